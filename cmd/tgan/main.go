@@ -1,0 +1,46 @@
+// Command tgan trains, exports and runs TransGAN models. Each subcommand
+// lives in its own file of this package; the work itself is done by the
+// library packages (trainer, exporter, runtime, internal/...).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is stamped into checkpoints and ONNX metadata.
+const version = "0.1.0"
+
+func main() {
+	app := &cli.App{
+		Name:    "tgan",
+		Usage:   "train, export and run TransGAN (transformer GAN) models",
+		Version: version,
+		Commands: []*cli.Command{
+			trainCommand(),
+			importCommand(),
+			exportCommand(),
+			inferCommand(),
+			scoreCommand(),
+			evalCommand(),
+			serveCommand(),
+			benchCommand(),
+		},
+		// Errors are printed once, as one line, by main: no usage dump, no stack.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "tgan:", err)
+		os.Exit(1)
+	}
+}
+
+// notYet is the action of commands whose issue has not landed: it fails
+// loudly instead of pretending.
+func notYet(name string) cli.ActionFunc {
+	return func(*cli.Context) error {
+		return fmt.Errorf("%s: not implemented yet", name)
+	}
+}
