@@ -1,0 +1,15 @@
+// Package gmodel builds the TransGAN generator and discriminator as Gorgonia
+// expression graphs: the native forward pass of `tgan infer`/`tgan score`
+// on checkpoints and the differentiable networks the trainer optimises.
+//
+// Data flow: model.Config + model.Weights -> Build{Generator,Discriminator}
+// -> a *Net whose parameter nodes share memory with the Weights (so the
+// trainer's updates are seen without copies) -> Run(input) -> output.
+//
+// The heavy or trap-prone pieces are custom Gorgonia ops with Go kernels
+// (ops_*.go): matrix products through the configured BLAS, copying
+// reshape/permute (Gorgonia's Reshape returns an untracked view), softmax
+// over the last axis, LayerNorm's normalisation, exact-erf GELU and the
+// relative-position gather. Each op's gradient is itself built from ops, and
+// gradcheck_test.go checks every one against finite differences.
+package gmodel

@@ -1,0 +1,56 @@
+package gmodel
+
+import (
+	"fmt"
+	G "gorgonia.org/gorgonia"
+
+	"github.com/tgan-dev/tgan/model"
+)
+
+// BuildGenerator builds G for batch size batch: z [B, latent] -> images
+// [B, 3, S, S] (raw, no tanh, as the official generators).
+func BuildGenerator(cfg *model.Config, w model.Weights, batch int) (*Net, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := newBuilder(cfg, w, batch)
+	n := b.net
+	n.Input = b.input("z", batch, cfg.LatentDim)
+
+	width, dim := cfg.BottomWidth, cfg.GDim
+	x := b.linear(n.Input, model.GL1W, model.GL1B) // [B, N0*C]
+	x = reshape(x, batch*width*width, dim)         // tokens [B*N0, C]
+	x = addTiled(x, b.param(model.GPosEmbed(0)))
+	for s, stage := range cfg.GBlocks() {
+		if s > 0 {
+			x = pixelUpsample(x, batch, width, dim)
+			width, dim = width*2, dim/4
+			x = addTiled(x, b.param(model.GPosEmbed(s)))
+		}
+		for i, blk := range stage {
+			o := blockOpts{batch: batch, tokens: width * width}
+			if cfg.MaskedBlock(s, i) {
+				n.mask = b.input("locality_mask", width*width, width*width)
+				o.mask = n.mask
+			}
+			x = b.block(x, blk, o)
+		}
+	}
+	// deconv.0 is a 1x1 convolution: a linear map of every token to RGB.
+	x = b.linear(x, model.GDeconvW, model.GDeconvB, 3, dim) // [B*N, 3]
+	x = permute(reshape(x, batch, width*width, 3), 0, 2, 1) // [B, 3, N]
+	n.Output = reshape(x, batch, 3, width, width)
+	if b.err != nil {
+		return nil, fmt.Errorf("build generator: %w", b.err)
+	}
+	return n, nil
+}
+
+// pixelUpsample is PixelShuffle(2) on the channel-major view of the tokens:
+// out[c, 2h+i, 2w+j] = in[4c+2i+j, h, w], so tokens [B*H*W, C] become
+// [B*4HW, C/4] in row-major order.
+func pixelUpsample(x *G.Node, batch, width, dim int) *G.Node {
+	x = reshape(x, batch, width, width, dim/4, 2, 2) // [B, h, w, c, i, j]
+	x = permute(x, 0, 1, 4, 2, 5, 3)                 // [B, h, i, w, j, c]
+	return reshape(x, batch*4*width*width, dim/4)
+}

@@ -1,0 +1,111 @@
+package runtime
+
+import (
+	"fmt"
+	"strconv"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// newSession creates the ONNX Runtime session for path on the Env's provider.
+// It returns the provider actually used and, for Auto on CPU, why CUDA failed.
+func (e *Env) newSession(path string, in, out []string) (*ort.DynamicAdvancedSession, Provider, string, error) {
+	switch e.opts.Provider {
+	case CUDA:
+		s, err := e.cudaSession(path, in, out)
+		if err != nil {
+			return nil, "", "", err
+		}
+		return s, CUDA, "", nil
+	case Auto:
+		s, err := e.cudaSession(path, in, out)
+		if err == nil {
+			return s, CUDA, "", nil
+		}
+		s, cpuErr := e.cpuSession(path, in, out)
+		if cpuErr != nil {
+			return nil, "", "", cpuErr
+		}
+		return s, CPU, err.Error(), nil
+	default:
+		s, err := e.cpuSession(path, in, out)
+		return s, CPU, "", err
+	}
+}
+
+// baseOptions returns session options shared by every provider: all graph
+// optimisations, and the intra-op thread count when set.
+func (e *Env) baseOptions() (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("session options: graph optimisation: %w", err)
+	}
+	if n := e.opts.IntraOpThreads; n > 0 {
+		if err := so.SetIntraOpNumThreads(n); err != nil {
+			so.Destroy()
+			return nil, fmt.Errorf("session options: %d intra-op threads: %w", n, err)
+		}
+	}
+	return so, nil
+}
+
+func (e *Env) cpuSession(path string, in, out []string) (*ort.DynamicAdvancedSession, error) {
+	so, err := e.baseOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	s, err := ort.NewDynamicAdvancedSession(path, in, out, so)
+	if err != nil {
+		return nil, fmt.Errorf("create cpu session: %w", err)
+	}
+	return s, nil
+}
+
+// cudaSession creates a session on the CUDA provider. Every step is fatal:
+// AppendExecutionProviderCUDA alone only says "Failed to load shared
+// library", and a session built after that silently runs on CPU. Update loads
+// the provider at once and returns the precise reason (a missing
+// libcublasLt.so.13, no driver, ...), so it is called first. Each error
+// begins with "cuda provider:".
+//
+// The CUDA libraries install signal handlers without SA_ONSTACK, which makes
+// the Go runtime abort on the next Ctrl+C ("non-Go code set up signal handler
+// without SA_ONSTACK flag"). Every call that may initialise CUDA runs under
+// guardSignals, which restores Go's handlers afterwards.
+func (e *Env) cudaSession(path string, in, out []string) (*ort.DynamicAdvancedSession, error) {
+	so, err := e.baseOptions()
+	if err != nil {
+		return nil, fmt.Errorf("cuda provider: %w", err)
+	}
+	defer so.Destroy()
+	co, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return nil, fmt.Errorf("cuda provider: create options: %w", err)
+	}
+	defer co.Destroy()
+	dev := strconv.Itoa(e.opts.DeviceID)
+	err = guardSignals(func() error {
+		return co.Update(map[string]string{"device_id": dev})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cuda provider: device %s: %w (library %s)", dev, err, e.lib)
+	}
+	if err := guardSignals(func() error { return so.AppendExecutionProviderCUDA(co) }); err != nil {
+		return nil, fmt.Errorf("cuda provider: append to session: %w (library %s)", err, e.lib)
+	}
+	var s *ort.DynamicAdvancedSession
+	err = guardSignals(func() error {
+		var err error
+		s, err = ort.NewDynamicAdvancedSession(path, in, out, so)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cuda provider: create session: %w", err)
+	}
+	return s, nil
+}
