@@ -12,4 +12,9 @@
 // over the last axis, LayerNorm's normalisation, exact-erf GELU and the
 // relative-position gather. Each op's gradient is itself built from ops, and
 // gradcheck_test.go checks every one against finite differences.
+//
+// Double backprop (WGAN-GP) works through every op: take gx := G.Grad(D
+// output, input), call ResetDerivatives(graph), build the penalty from gx and
+// call G.Grad(penalty (+ loss), weights...). secondorder_test.go checks it
+// against finite differences on both discriminator kinds.
 package gmodel

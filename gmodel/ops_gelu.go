@@ -13,45 +13,64 @@ import (
 // (x, g) -> g * gelu'(x).
 type geluOp struct {
 	opBase
-	grad bool
+	order int // 0: gelu(x); 1: g*gelu'(x); 2: g*gelu''(x)
 }
 
-func gelu(x *G.Node) *G.Node {
-	op := &geluOp{opBase: opBase{id: "tganGELU", inDims: []int{x.Dims()}, outDims: x.Dims()}}
-	return G.Must(G.ApplyOp(op, x))
+func gelu(x *G.Node) *G.Node { return geluN(0, x) }
+
+// geluN returns gelu(x) (order 0) or g times its order-th derivative at x.
+func geluN(order int, x *G.Node, g ...*G.Node) *G.Node {
+	dims := []int{x.Dims()}
+	if order > 0 {
+		dims = append(dims, x.Dims())
+	}
+	op := &geluOp{opBase: opBase{id: fmt.Sprintf("tganGELU(%d)", order), inDims: dims, outDims: x.Dims()}, order: order}
+	return G.Must(G.ApplyOp(op, append([]*G.Node{x}, g...)...))
+}
+
+// geluDeriv returns gelu'(v) and gelu”(v).
+func geluDeriv(v float64) (d1, d2 float64) {
+	pdf := math.Exp(-0.5*v*v) / math.Sqrt(2*math.Pi)
+	return 0.5*(1+math.Erf(v/math.Sqrt2)) + v*pdf, pdf * (2 - v*v)
 }
 
 func (o *geluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return shapeOf(in[0]), nil }
 
 func (o *geluOp) Do(vals ...G.Value) (G.Value, error) {
 	x := f32(vals[0])
-	out := make([]float32, len(x))
-	if o.grad {
-		g := f32(vals[1])
-		parallelRows(len(x), 1, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := float64(x[i])
-				d := 0.5*(1+math.Erf(v/math.Sqrt2)) + v*math.Exp(-0.5*v*v)/math.Sqrt(2*math.Pi)
-				out[i] = float32(d) * g[i]
-			}
-		})
-	} else {
-		parallelRows(len(x), 1, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := float64(x[i])
-				out[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
-			}
-		})
+	var g []float32
+	if o.order > 0 {
+		g = f32(vals[1])
 	}
+	out := make([]float32, len(x))
+	parallelRows(len(x), 8, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := float64(x[i])
+			switch o.order {
+			case 0:
+				out[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+			case 1:
+				d1, _ := geluDeriv(v)
+				out[i] = float32(d1) * g[i]
+			default:
+				_, d2 := geluDeriv(v)
+				out[i] = float32(d2) * g[i]
+			}
+		}
+	})
 	return newDense(out, vals[0].Shape().Clone()...), nil
 }
 
-func (o *geluOp) DiffWRT(n int) []bool { return []bool{!o.grad, false}[:n] }
+func (o *geluOp) DiffWRT(n int) []bool { return []bool{o.order < 2, o.order < 2}[:n] }
 
+// SymDiff: d gelu = gelu1(x, u); for gelu1(x, g): d/dx = gelu2(x, g*u) and
+// d/dg = gelu1(x, u). Third derivatives are not needed (WGAN-GP is second order).
 func (o *geluOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	if o.grad {
-		return nil, fmt.Errorf("%s: second derivative not implemented", o.id)
+	switch o.order {
+	case 0:
+		return G.Nodes{geluN(1, in[0], grad)}, nil
+	case 1:
+		return G.Nodes{geluN(2, in[0], G.Must(G.HadamardProd(in[1], grad))), geluN(1, in[0], grad)}, nil
 	}
-	op := &geluOp{opBase: opBase{id: "tganGELUGrad", inDims: []int{in[0].Dims(), in[0].Dims()}, outDims: in[0].Dims()}, grad: true}
-	return G.Nodes{G.Must(G.ApplyOp(op, in[0], grad))}, nil
+	return nil, fmt.Errorf("%s: third derivative not implemented", o.id)
 }

@@ -20,6 +20,8 @@ const (
 	rowSoftmaxGrad
 	rowNormalize
 	rowNormalizeGrad
+	rowSoftmaxGradY   // second order: d softmaxGrad / d y
+	rowNormalizeGradX // second order: d normalizeGrad / d x
 )
 
 // rowOp applies a row-wise kernel to one or two same-shaped inputs.
@@ -50,9 +52,12 @@ func (o *rowOp) Do(vals ...G.Value) (G.Value, error) {
 	shape := vals[0].Shape()
 	n := shape[len(shape)-1]
 	a := f32(vals[0])
-	var b []float32
+	var b, c []float32
 	if len(vals) > 1 {
 		b = f32(vals[1])
+	}
+	if len(vals) > 2 {
+		c = f32(vals[2])
 	}
 	out := make([]float32, len(a))
 	rows := len(a) / n
@@ -68,6 +73,10 @@ func (o *rowOp) Do(vals ...G.Value) (G.Value, error) {
 				normalizeRow(out[s:s+n], a[s:s+n])
 			case rowNormalizeGrad:
 				normalizeGradRow(out[s:s+n], a[s:s+n], b[s:s+n])
+			case rowSoftmaxGradY:
+				softmaxGradYRow(out[s:s+n], a[s:s+n], b[s:s+n], c[s:s+n])
+			case rowNormalizeGradX:
+				normalizeGradXRow(out[s:s+n], a[s:s+n], b[s:s+n], c[s:s+n])
 			}
 		}
 	})
@@ -77,7 +86,7 @@ func (o *rowOp) Do(vals ...G.Value) (G.Value, error) {
 func (o *rowOp) DiffWRT(n int) []bool {
 	d := make([]bool, n)
 	for i := range d {
-		d[i] = o.kind == rowSoftmax || o.kind == rowNormalize
+		d[i] = o.kind <= rowNormalizeGrad
 	}
 	return d
 }
@@ -88,6 +97,10 @@ func (o *rowOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		return G.Nodes{newRowOp(rowSoftmaxGrad, out, grad)}, nil
 	case rowNormalize:
 		return G.Nodes{newRowOp(rowNormalizeGrad, in[0], grad)}, nil
+	case rowSoftmaxGrad: // f(y, g) = y*(g - <y,g>): d/dg is self-adjoint
+		return G.Nodes{newRowOp(rowSoftmaxGradY, in[0], in[1], grad), newRowOp(rowSoftmaxGrad, in[0], grad)}, nil
+	case rowNormalizeGrad: // linear and symmetric in g
+		return G.Nodes{newRowOp(rowNormalizeGradX, in[0], in[1], grad), newRowOp(rowNormalizeGrad, in[0], grad)}, nil
 	}
 	return nil, fmt.Errorf("%s: second derivative not implemented", o.id)
 }
@@ -156,5 +169,44 @@ func normalizeGradRow(dst, x, g []float32) {
 	for i, v := range x {
 		xh := (float64(v) - mean) * inv
 		dst[i] = float32(inv * (float64(g[i]) - mg - xh*mgx))
+	}
+}
+
+// softmaxGradYRow is the VJP of softmaxGrad(y, g) with respect to y for the
+// upstream u: u*(g - <y,g>) - g*<u,y>.
+func softmaxGradYRow(dst, y, g, u []float32) {
+	var yg, uy float64
+	for i := range y {
+		yg += float64(y[i]) * float64(g[i])
+		uy += float64(u[i]) * float64(y[i])
+	}
+	for i := range y {
+		dst[i] = float32(float64(u[i])*(float64(g[i])-yg) - float64(g[i])*uy)
+	}
+}
+
+// normalizeGradXRow is the VJP of normalizeGrad(x, g) with respect to x for
+// the upstream u. With s = sigma, xh = (x-mean)/s, means over the row
+// (gm = mean g, um = mean u, m = mean g*xh, mu = mean u*xh) and
+// A = sum u*g - n*um*gm, U = n*mu:
+// dx_k = (-A*xh_k/n - U*(g_k - gm - m*xh_k)/n - m*(u_k - um - mu*xh_k) + m*U*xh_k/n) / s^2.
+func normalizeGradXRow(dst, x, g, u []float32) {
+	mean, inv := rowStats(x)
+	n := float64(len(x))
+	var gm, um, m, mu, ug float64
+	for i, v := range x {
+		xh := (float64(v) - mean) * inv
+		gm += float64(g[i])
+		um += float64(u[i])
+		m += float64(g[i]) * xh
+		mu += float64(u[i]) * xh
+		ug += float64(u[i]) * float64(g[i])
+	}
+	gm, um, m, mu = gm/n, um/n, m/n, mu/n
+	a, bigU := ug-n*um*gm, n*mu
+	for k, v := range x {
+		xh := (float64(v) - mean) * inv
+		d := -a*xh/n - bigU*(float64(g[k])-gm-m*xh)/n - m*(float64(u[k])-um-mu*xh) + m*bigU*xh/n
+		dst[k] = float32(d * inv * inv)
 	}
 }
