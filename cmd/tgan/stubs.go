@@ -8,22 +8,6 @@ func trainCommand() *cli.Command {
 	return &cli.Command{Name: "train", Usage: "train a TransGAN with Gorgonia", Action: notYet("train")}
 }
 
-func importCommand() *cli.Command {
-	return &cli.Command{Name: "import", Usage: "convert an official TransGAN .pth checkpoint", Action: notYet("import")}
-}
-
-func exportCommand() *cli.Command {
-	return &cli.Command{Name: "export", Usage: "write ONNX graphs of G and D", Action: notYet("export")}
-}
-
-func inferCommand() *cli.Command {
-	return &cli.Command{Name: "infer", Usage: "generate images from a checkpoint or generator.onnx", Action: notYet("infer")}
-}
-
-func scoreCommand() *cli.Command {
-	return &cli.Command{Name: "score", Usage: "run the discriminator on images", Action: notYet("score")}
-}
-
 func evalCommand() *cli.Command {
 	return &cli.Command{Name: "eval", Usage: "FID / KID / IS of a model", Action: notYet("eval")}
 }

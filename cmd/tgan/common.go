@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/tgan-dev/tgan/internal/engine"
+	"github.com/tgan-dev/tgan/runtime"
+	"github.com/urfave/cli/v2"
+)
+
+// runtimeFlags are the ONNX Runtime flags shared by infer, score, serve, bench.
+func runtimeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "provider", Value: "cpu", Usage: ".onnx models: cpu, cuda (fails with the reason if CUDA cannot run) or auto (CUDA, else CPU with the reason)"},
+		&cli.IntFlag{Name: "device", Usage: "CUDA device id"},
+		&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so (default: $" + runtime.LibraryEnvVar + ", then .ort/ from scripts/setup.sh)"},
+		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads (0: library default)"},
+		&cli.Int64Flag{Name: "noise-seed", Usage: "checkpoints, final D: seed of the attention noise (scaled by the learned strength)"},
+	}
+}
+
+func engineOptions(c *cli.Context) (engine.Options, error) {
+	p, err := runtime.ParseProvider(c.String("provider"))
+	if err != nil {
+		return engine.Options{}, err
+	}
+	return engine.Options{
+		Runtime: runtime.Options{
+			LibraryPath: c.String("ort-lib"), Provider: p, DeviceID: c.Int("device"), IntraOpThreads: c.Int("threads"),
+		},
+		RawGenerator: c.Bool("raw-generator"),
+		NoiseSeed:    c.Int64("noise-seed"),
+	}, nil
+}
+
+// reportBackend tells the user what runs the model, and why auto fell back.
+func reportBackend(m engine.Model) {
+	fmt.Fprintf(os.Stderr, "backend: %s\n", m.Backend())
+	if r := engine.FallbackReason(m); r != "" {
+		fmt.Fprintf(os.Stderr, "provider auto: CUDA unavailable, using CPU: %s\n", r)
+	}
+}
+
+// runBatches runs n items of in through m, batch at a time, with a progress
+// bar on stderr when there is more than one batch.
+func runBatches(m engine.Model, in []float32, n, batch int, what string) ([]float32, error) {
+	if batch <= 0 {
+		return nil, fmt.Errorf("--batch %d: must be positive", batch)
+	}
+	var bar *progressbar.ProgressBar
+	if n > batch {
+		bar = progressbar.NewOptions(n, progressbar.OptionSetDescription(what),
+			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("img"), progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
+	}
+	inSize, outSize := m.InSize(), m.OutSize()
+	out := make([]float32, 0, n*outSize)
+	for start := 0; start < n; start += batch {
+		b := min(batch, n-start)
+		res, err := m.Run(in[start*inSize:(start+b)*inSize], b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
+		if bar != nil {
+			bar.Add(b)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+	"path/filepath"
+	"strings"
+
+	"github.com/tgan-dev/tgan/gmodel"
+	"github.com/tgan-dev/tgan/internal/checkpoint"
+	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runtime"
+)
+
+// Network selects G or D.
+type Network int
+
+const (
+	// Generator maps z [B, latent] to images [B, 3, S, S].
+	Generator Network = iota
+	// Discriminator maps images [B, 3, S, S] to logits [B, 1].
+	Discriminator
+)
+
+func (n Network) String() string {
+	if n == Generator {
+		return "generator"
+	}
+	return "discriminator"
+}
+
+// Options choose how a model file is run.
+type Options struct {
+	// Runtime configures ONNX Runtime for .onnx files (provider, library).
+	Runtime runtime.Options
+	// RawGenerator samples from the trained G instead of the EMA G
+	// (checkpoints only; an ONNX file holds whichever G was exported).
+	RawGenerator bool
+	// NoiseSeed seeds the final D's attention noise (checkpoints only; the
+	// exported D omits the noise). The noise is scaled by the learned
+	// noise_strength_1, which is 0 unless trained.
+	NoiseSeed int64
+}
+
+// Model runs one network on batches.
+type Model interface {
+	// Run maps a batch of inputs to outputs; len(in) must be batch times
+	// InSize.
+	Run(in []float32, batch int) ([]float32, error)
+	Config() *model.Config
+	InSize() int  // values per input item
+	OutSize() int // values per output item
+	// Backend describes what runs the model, e.g. "gorgonia (openblas)" or
+	// "onnxruntime cuda".
+	Backend() string
+	Close() error
+}
+
+// Open loads path (a tgan checkpoint or an .onnx file) for network n.
+func Open(path string, n Network, opts Options) (Model, error) {
+	if strings.EqualFold(filepath.Ext(path), ".onnx") {
+		return openONNX(path, n, opts)
+	}
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return FromCheckpoint(ck, n, opts)
+}
+
+// FromCheckpoint runs a loaded checkpoint with Gorgonia.
+func FromCheckpoint(ck *checkpoint.Checkpoint, n Network, opts Options) (Model, error) {
+	w := ck.Sampler()
+	if opts.RawGenerator {
+		w = ck.Gen
+	}
+	if n == Discriminator {
+		if ck.Dis == nil {
+			return nil, errors.New("the checkpoint has no discriminator (imported from a bare generator state_dict?)")
+		}
+		w = ck.Dis
+	}
+	return &gorgoniaModel{cfg: ck.Config, w: w, network: n, nets: map[int]*gmodel.Net{}, noiseSeed: opts.NoiseSeed}, nil
+}
+
+// gorgoniaModel builds one Gorgonia net per batch size it sees.
+type gorgoniaModel struct {
+	cfg       *model.Config
+	w         model.Weights
+	network   Network
+	nets      map[int]*gmodel.Net
+	noiseSeed int64
+	runs      int64
+}
+
+func (m *gorgoniaModel) Config() *model.Config { return m.cfg }
+func (m *gorgoniaModel) Backend() string       { return "gorgonia (" + gmodel.BLASName + ")" }
+func (m *gorgoniaModel) Close() error          { m.nets = nil; return nil }
+
+func (m *gorgoniaModel) InSize() int {
+	if m.network == Generator {
+		return m.cfg.LatentDim
+	}
+	return 3 * m.cfg.ImageSize * m.cfg.ImageSize
+}
+
+func (m *gorgoniaModel) OutSize() int {
+	if m.network == Generator {
+		return 3 * m.cfg.ImageSize * m.cfg.ImageSize
+	}
+	return 1
+}
+
+func (m *gorgoniaModel) Run(in []float32, batch int) ([]float32, error) {
+	if len(in) != batch*m.InSize() {
+		return nil, fmt.Errorf("%s input: %d values for batch %d, want %d", m.network, len(in), batch, batch*m.InSize())
+	}
+	net, ok := m.nets[batch]
+	if !ok {
+		var err error
+		if m.network == Generator {
+			net, err = gmodel.BuildGenerator(m.cfg, m.w, batch)
+		} else {
+			net, err = gmodel.BuildDiscriminator(m.cfg, m.w, batch)
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.nets[batch] = net
+	}
+	if m.network == Discriminator {
+		// A fresh, reproducible noise draw per run (seed, run index).
+		net.SetNoise(rand.New(rand.NewSource(m.noiseSeed + m.runs)))
+		m.runs++
+	}
+	return net.Forward(in)
+}

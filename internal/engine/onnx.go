@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runtime"
+)
+
+// MetaConfig is the ONNX metadata key holding the model config as JSON.
+const MetaConfig = "tgan.config"
+
+// onnxModel runs an exported graph with ONNX Runtime.
+type onnxModel struct {
+	env     *runtime.Env
+	m       *runtime.Model
+	cfg     *model.Config
+	network Network
+	in, out int
+}
+
+func openONNX(path string, n Network, opts Options) (Model, error) {
+	env, err := runtime.Open(opts.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	m, err := env.OpenModel(path)
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	om := &onnxModel{env: env, m: m, network: n}
+	if err := om.readConfig(path); err != nil {
+		env.Close()
+		return nil, err
+	}
+	return om, nil
+}
+
+// readConfig takes the architecture from the file's tgan.config metadata.
+func (o *onnxModel) readConfig(path string) error {
+	raw, ok := o.m.MetadataValue(MetaConfig)
+	if !ok {
+		return fmt.Errorf("%s: no %q metadata: not exported by tgan export", path, MetaConfig)
+	}
+	cfg, err := model.ParseJSON(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	o.cfg = cfg
+	if net, ok := o.m.MetadataValue("tgan.network"); ok && net != o.network.String() {
+		return fmt.Errorf("%s holds the %s, this command needs the %s", path, net, o.network)
+	}
+	img := 3 * cfg.ImageSize * cfg.ImageSize
+	o.in, o.out = cfg.LatentDim, img
+	if o.network == Discriminator {
+		o.in, o.out = img, 1
+	}
+	return nil
+}
+
+func (o *onnxModel) Config() *model.Config { return o.cfg }
+func (o *onnxModel) InSize() int           { return o.in }
+func (o *onnxModel) OutSize() int          { return o.out }
+func (o *onnxModel) Backend() string       { return "onnxruntime " + string(o.m.Provider()) }
+func (o *onnxModel) Close() error          { return o.env.Close() }
+
+// FallbackReason says why provider auto chose the CPU ("" otherwise).
+func FallbackReason(m Model) string {
+	if o, ok := m.(*onnxModel); ok {
+		return o.m.FallbackReason()
+	}
+	return ""
+}
+
+func (o *onnxModel) Run(in []float32, batch int) ([]float32, error) {
+	shape := []int64{int64(batch), int64(o.cfg.LatentDim)}
+	if o.network == Discriminator {
+		s := int64(o.cfg.ImageSize)
+		shape = []int64{int64(batch), 3, s, s}
+	}
+	out, _, err := o.m.Run(in, shape)
+	return out, err
+}

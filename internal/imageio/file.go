@@ -1,0 +1,73 @@
+package imageio
+
+import (
+	"fmt"
+	"image"
+	_ "image/jpeg" // register JPEG for LoadImage
+	"image/png"
+	"os"
+	"path/filepath"
+)
+
+// SavePNG encodes img as PNG at path atomically: it writes a temporary file
+// in the same directory and renames it over path, so readers never see a
+// partial file.
+func SavePNG(path string, img image.Image) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("imageio: save %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = png.Encode(tmp, img); err != nil {
+		return fmt.Errorf("imageio: encode %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("imageio: save %s: %w", path, err)
+	}
+	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("imageio: save %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("imageio: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// FileName is the name of the i-th file written by SaveEach: "000042.png".
+func FileName(i int) string {
+	return fmt.Sprintf("%06d.png", i)
+}
+
+// SaveEach writes imgs into dir (created if needed) as FileName(first),
+// FileName(first+1), ...; first lets successive batches continue the
+// numbering.
+func SaveEach(dir string, first int, imgs ...image.Image) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("imageio: %w", err)
+	}
+	for i, img := range imgs {
+		if err := SavePNG(filepath.Join(dir, FileName(first+i)), img); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadImage decodes a PNG or JPEG file.
+func LoadImage(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("imageio: %w", err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("imageio: decode %s: %w", path, err)
+	}
+	return img, nil
+}
