@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tgan-dev/tgan/exporter"
+	"github.com/tgan-dev/tgan/internal/checkpoint"
+)
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "write ONNX graphs of G and D",
+		ArgsUsage: "CKPT",
+		Description: `Writes OUTDIR/generator.onnx (z -> raw image in about [-1,1]) and
+OUTDIR/discriminator.onnx (image -> logit, evaluation mode) from a tgan
+checkpoint. CKPT is a checkpoint file (ckpt-*.safetensors, or one made by
+'tgan import') or a training run folder, whose 'latest' entry (a symlink or a
+text file naming the newest checkpoint) is used. The EMA generator is
+exported unless --raw-generator is given.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "onnx", Usage: "output `DIR` for generator.onnx and discriminator.onnx", Required: true},
+			&cli.BoolFlag{Name: "raw-generator", Usage: "export the trained generator instead of its EMA"},
+			&cli.StringFlag{Name: "triton", Usage: "also write the generator into the Triton model repository `REPO` (REPO/tgan_generator/)"},
+			&cli.IntFlag{Name: "triton-max-batch", Value: 64, Usage: "Triton max_batch_size"},
+		},
+		Action: runExport,
+	}
+}
+
+func runExport(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return fmt.Errorf("export: need exactly one CKPT argument (a checkpoint file or a run folder), got %d", c.NArg())
+	}
+	path, err := resolveCheckpoint(c.Args().First())
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	src := exporter.Source{Config: ck.Config, Gen: ck.AvgGen, Dis: ck.Dis}
+	if c.Bool("raw-generator") || ck.AvgGen == nil {
+		src.Gen, src.FromGen = ck.Gen, true
+	}
+	if ck.AvgGen == nil && !c.Bool("raw-generator") {
+		fmt.Fprintf(c.App.ErrWriter, "export: %s has no avg_gen (EMA) weights; exporting gen\n", path)
+	}
+	files, err := exporter.Export(src, c.String("onnx"), exporter.Options{
+		Version:        version,
+		TritonRepo:     c.String("triton"),
+		TritonMaxBatch: c.Int("triton-max-batch"),
+		Metadata:       map[string]string{"tgan.checkpoint": filepath.Base(path)},
+	})
+	for _, f := range files {
+		fmt.Fprintln(c.App.Writer, "wrote", f)
+	}
+	return err
+}
+
+// resolveCheckpoint returns the checkpoint file named by arg: arg itself
+// when it is a file, or, for a run folder, the checkpoint its "latest" entry
+// names (a symlink, or a text file holding the checkpoint's name relative to
+// the folder or an absolute path).
+func resolveCheckpoint(arg string) (string, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return "", fmt.Errorf("checkpoint: %w", err)
+	}
+	if !st.IsDir() {
+		return arg, nil
+	}
+	latest := filepath.Join(arg, "latest")
+	lst, err := os.Lstat(latest)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%s is a folder without a 'latest' entry: pass a checkpoint file", arg)
+		}
+		return "", err
+	}
+	var target string
+	if lst.Mode()&os.ModeSymlink != 0 {
+		target, err = os.Readlink(latest)
+	} else {
+		var b []byte
+		b, err = os.ReadFile(latest)
+		target = strings.TrimSpace(string(b))
+	}
+	if err != nil {
+		return "", err
+	}
+	if target == "" {
+		return "", fmt.Errorf("%s is empty", latest)
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(arg, target)
+	}
+	if _, err := os.Stat(target); err != nil {
+		return "", fmt.Errorf("%s names a missing checkpoint: %w", latest, err)
+	}
+	return target, nil
+}

@@ -1,0 +1,190 @@
+package exporter
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/onnx"
+)
+
+// Values of the "tgan.network" metadata key.
+const (
+	GeneratorNetwork     = "generator"
+	DiscriminatorNetwork = "discriminator"
+)
+
+// Metadata keys written into every exported file (metadata_props).
+const (
+	KeyVersion    = "tgan.version"     // tgan's version, e.g. "0.1.0"
+	KeyConfig     = "tgan.config"      // model.Config as JSON (model.ParseJSON reads it)
+	KeyLatentDim  = "tgan.latent_dim"  // decimal
+	KeyImageSize  = "tgan.image_size"  // decimal, the side of the square image
+	KeyValueRange = "tgan.value_range" // how to read image values
+	KeyNetwork    = "tgan.network"     // GeneratorNetwork or DiscriminatorNetwork
+	KeyWeights    = "tgan.weights"     // generator only, set by Export: "avg_gen" or "gen"
+	KeyDNoise     = "tgan.d_attention_noise"
+)
+
+// ValueRange is the value of KeyValueRange.
+const ValueRange = "[-1,1] raw, clamp when converting to pixels"
+
+// Metadata returns the metadata_props of an exported network: KeyConfig,
+// KeyLatentDim, KeyImageSize, KeyValueRange, KeyNetwork and KeyVersion
+// ("dev" until the caller overrides it), plus KeyDNoise "omitted" for a
+// two-scale discriminator.
+func Metadata(cfg *model.Config, network string) map[string]string {
+	md := map[string]string{
+		KeyVersion:    "dev",
+		KeyConfig:     cfg.JSON(),
+		KeyLatentDim:  strconv.Itoa(cfg.LatentDim),
+		KeyImageSize:  strconv.Itoa(cfg.ImageSize),
+		KeyValueRange: ValueRange,
+		KeyNetwork:    network,
+	}
+	if network == DiscriminatorNetwork && cfg.DKind == model.DScale2 {
+		md[KeyDNoise] = "omitted"
+	}
+	return md
+}
+
+func merge(base, extra map[string]string) map[string]string {
+	for k, v := range extra {
+		base[k] = v
+	}
+	return base
+}
+
+// Source is what Export writes: a configuration and the weights of the two
+// networks, usually taken from a checkpoint.
+type Source struct {
+	Config *model.Config
+	// Gen is the generator to export (the EMA generator for sampling).
+	Gen model.Weights
+	// Dis is the discriminator; nil writes no discriminator.onnx (a bare
+	// generator checkpoint has none).
+	Dis model.Weights
+	// FromGen records that Gen holds a checkpoint's "gen" weights (the
+	// trained generator, or a bare imported one) rather than "avg_gen" (the
+	// EMA): metadata KeyWeights says "gen" instead of "avg_gen".
+	FromGen bool
+}
+
+// Options configures Export. The zero value writes the two .onnx files only.
+type Options struct {
+	// Version is stamped as KeyVersion. Default "dev".
+	Version string
+	// TritonRepo, when set, is a Triton model repository that receives
+	// tgan_generator/config.pbtxt and tgan_generator/1/model.onnx.
+	TritonRepo string
+	// TritonMaxBatch is the Triton max_batch_size. Default 64.
+	TritonMaxBatch int
+	// Metadata adds metadata_props to both files.
+	Metadata map[string]string
+}
+
+// File names written by Export.
+const (
+	GeneratorFile     = "generator.onnx"
+	DiscriminatorFile = "discriminator.onnx"
+	TritonModel       = "tgan_generator"
+)
+
+// Export writes outDir/generator.onnx and (when src.Dis is set)
+// outDir/discriminator.onnx, each atomically, plus the Triton model when
+// opts.TritonRepo is set. It returns the paths written.
+func Export(src Source, outDir string, opts Options) ([]string, error) {
+	if src.Config == nil {
+		return nil, errorf("no model config")
+	}
+	meta := map[string]string{KeyVersion: opts.Version, KeyWeights: "avg_gen"}
+	if opts.Version == "" {
+		meta[KeyVersion] = "dev"
+	}
+	if src.FromGen {
+		meta[KeyWeights] = "gen"
+	}
+	merge(meta, opts.Metadata)
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, errorf("%w", err)
+	}
+	gm, err := Generator(src.Config, src.Gen, meta)
+	if err != nil {
+		return nil, err
+	}
+	gbytes, err := gm.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	var written []string
+	write := func(path string, data []byte) error {
+		if err := onnx.WriteFileAtomic(path, data); err != nil {
+			return err
+		}
+		written = append(written, path)
+		return nil
+	}
+	if err := write(filepath.Join(outDir, GeneratorFile), gbytes); err != nil {
+		return written, err
+	}
+	if src.Dis != nil {
+		delete(meta, KeyWeights)
+		dm, err := Discriminator(src.Config, src.Dis, meta)
+		if err != nil {
+			return written, err
+		}
+		dbytes, err := dm.Marshal()
+		if err == nil {
+			err = write(filepath.Join(outDir, DiscriminatorFile), dbytes)
+		}
+		if err != nil {
+			return written, err
+		}
+	}
+	if opts.TritonRepo != "" {
+		dir := filepath.Join(opts.TritonRepo, TritonModel)
+		if err := os.MkdirAll(filepath.Join(dir, "1"), 0o755); err != nil {
+			return written, errorf("%w", err)
+		}
+		if err := write(filepath.Join(dir, "1", "model.onnx"), gbytes); err != nil {
+			return written, err
+		}
+		cfgText := TritonConfig(src.Config, opts.TritonMaxBatch)
+		if err := write(filepath.Join(dir, "config.pbtxt"), []byte(cfgText)); err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+// TritonConfig returns the config.pbtxt of the generator for NVIDIA Triton's
+// ONNX Runtime backend: input "z" and output "image" with their dimensions
+// without the batch axis (Triton adds it), dynamic batching on. maxBatch <= 0
+// means 64.
+func TritonConfig(cfg *model.Config, maxBatch int) string {
+	if maxBatch <= 0 {
+		maxBatch = 64
+	}
+	return fmt.Sprintf(`name: "%s"
+backend: "onnxruntime"
+platform: "onnxruntime_onnx"
+max_batch_size: %d
+input [
+  {
+    name: "z"
+    data_type: TYPE_FP32
+    dims: [ %d ]
+  }
+]
+output [
+  {
+    name: "image"
+    data_type: TYPE_FP32
+    dims: [ 3, %d, %d ]
+  }
+]
+dynamic_batching { }
+`, TritonModel, maxBatch, cfg.LatentDim, cfg.ImageSize, cfg.ImageSize)
+}

@@ -1,0 +1,85 @@
+package exporter
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/pth"
+)
+
+// goldenDir holds the cases made by testdata/ref/make_golden.py with an
+// independent PyTorch implementation: official.pth, z.npy, g.npy (the EMA
+// generator's output), images.npy and d.npy (the discriminator's logits).
+var goldenDir = filepath.Join("..", "testdata", "golden")
+
+// goldenTol bounds max|got-want| / max|want|.
+const goldenTol = 1e-4
+
+// TestGolden imports each official checkpoint, exports G and D, runs them
+// in ONNX Runtime at the golden batch and compares with PyTorch.
+func TestGolden(t *testing.T) {
+	env := openEnv(t, 0)
+	cases, err := os.ReadDir(goldenDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		dir := filepath.Join(goldenDir, c.Name())
+		t.Run(c.Name(), func(t *testing.T) {
+			ck, _, err := pth.Import(filepath.Join(dir, "official.pth"), pth.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := ck.Config
+			gm, err := Generator(cfg, ck.Sampler(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			z, zShape := readNpy(t, dir, "z.npy")
+			want, wantShape := readNpy(t, dir, "g.npy")
+			got, shape := runFile(t, env, gm, "g.onnx", z, int64s(zShape))
+			if !equalShape(shape, int64s(wantShape)...) {
+				t.Fatalf("G output shape %v, want %v", shape, wantShape)
+			}
+			e := relErr(t, got, want)
+			t.Logf("G max rel err %.3g", e)
+			if e > goldenTol {
+				t.Errorf("G: max rel err %.3g > %.0g", e, goldenTol)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "d.npy")); err != nil {
+				return // a bare generator checkpoint
+			}
+			dm, err := Discriminator(cfg, ck.Dis, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, imgShape := readNpy(t, dir, "images.npy")
+			want, _ = readNpy(t, dir, "d.npy")
+			got, _ = runFile(t, env, dm, "d.onnx", img, int64s(imgShape))
+			e = relErr(t, got, want)
+			t.Logf("D max rel err %.3g", e)
+			if e > goldenTol {
+				t.Errorf("D: max rel err %.3g > %.0g", e, goldenTol)
+			}
+		})
+	}
+}
+
+func readNpy(tb testing.TB, dir, name string) ([]float32, []int) {
+	tb.Helper()
+	v, shape, err := npy.ReadFloat32(filepath.Join(dir, name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v, shape
+}
+
+func int64s(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
+}
