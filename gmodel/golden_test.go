@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/pth"
 	"github.com/tgan-dev/tgan/model"
 )
 
@@ -52,3 +54,45 @@ func relErr(got, want []float32) float64 {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestGoldenMaskEpochs runs the v1 generators with the locality mask of
+// several training epochs and compares with the PyTorch reference
+// (testdata/ref/make_golden.py), plus the unmasked and D outputs.
+func TestGoldenMaskEpochs(t *testing.T) {
+	for _, name := range []string{"v1_small", "v1_celeba_small", "v1_stl_small", "final_small", "final_mid"} {
+		dir := filepath.Join("..", "testdata", "golden", name)
+		ck, _, err := pth.Import(filepath.Join(dir, "official.pth"), pth.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, batch, epochs := caseConfig(t, dir)
+		g, err := BuildGenerator(ck.Config, ck.Sampler(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := readNPY(t, filepath.Join(dir, "z.npy"))
+		for _, e := range append([]int{-1}, epochs...) {
+			g.SetEpoch(e)
+			got, err := g.Forward(z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := "g.npy"
+			if e >= 0 {
+				file = "g_epoch" + itoa(e) + ".npy"
+			}
+			if rel := relErr(got, readNPY(t, filepath.Join(dir, file))); !(rel < 1e-5) {
+				t.Errorf("%s %s: max|err|/max|ref| = %.3g", name, file, rel)
+			}
+		}
+	}
+}
+
+func readNPY(t *testing.T, path string) []float32 {
+	t.Helper()
+	v, _, err := npy.ReadFloat32(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 )
 
@@ -15,8 +13,8 @@ import (
 func runApp(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	app := &cli.App{Name: "tgan", Writer: &out, ErrWriter: &out, Commands: []*cli.Command{importCommand()},
-		ExitErrHandler: func(*cli.Context, error) {}}
+	app := newApp()
+	app.Writer, app.ErrWriter = &out, &out
 	err := app.Run(append([]string{"tgan"}, args...))
 	return out.String(), err
 }

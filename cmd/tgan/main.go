@@ -14,7 +14,15 @@ import (
 const version = "0.1.0"
 
 func main() {
-	app := &cli.App{
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "tgan:", err)
+		os.Exit(1)
+	}
+}
+
+// newApp assembles the command tree (tests run it in-process).
+func newApp() *cli.App {
+	return &cli.App{
 		Name:    "tgan",
 		Usage:   "train, export and run TransGAN (transformer GAN) models",
 		Version: version,
@@ -30,10 +38,6 @@ func main() {
 		},
 		// Errors are printed once, as one line, by main: no usage dump, no stack.
 		ExitErrHandler: func(*cli.Context, error) {},
-	}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "tgan:", err)
-		os.Exit(1)
 	}
 }
 
