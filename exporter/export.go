@@ -18,14 +18,14 @@ const (
 
 // Metadata keys written into every exported file (metadata_props).
 const (
-	KeyVersion    = "tgan.version"     // tgan's version, e.g. "0.1.0"
-	KeyConfig     = "tgan.config"      // model.Config as JSON (model.ParseJSON reads it)
-	KeyLatentDim  = "tgan.latent_dim"  // decimal
-	KeyImageSize  = "tgan.image_size"  // decimal, the side of the square image
-	KeyValueRange = "tgan.value_range" // how to read image values
-	KeyNetwork    = "tgan.network"     // GeneratorNetwork or DiscriminatorNetwork
-	KeyWeights    = "tgan.weights"     // generator only, set by Export: "avg_gen" or "gen"
-	KeyDNoise     = "tgan.d_attention_noise"
+	KeyVersion    = "tgan.version"           // tgan's version, e.g. "0.1.0"
+	KeyConfig     = "tgan.config"            // model.Config as JSON (model.ParseJSON reads it)
+	KeyLatentDim  = "tgan.latent_dim"        // decimal
+	KeyImageSize  = "tgan.image_size"        // decimal, the side of the square image
+	KeyValueRange = "tgan.value_range"       // how to read image values
+	KeyNetwork    = "tgan.network"           // GeneratorNetwork or DiscriminatorNetwork
+	KeyWeights    = "tgan.weights"           // generator only, set by Export: "avg_gen" or "gen"
+	KeyDNoise     = "tgan.d_attention_noise" // two-scale D only: "omitted"
 )
 
 // ValueRange is the value of KeyValueRange.
@@ -94,11 +94,41 @@ const (
 
 // Export writes outDir/generator.onnx and (when src.Dis is set)
 // outDir/discriminator.onnx, each atomically, plus the Triton model when
-// opts.TritonRepo is set. It returns the paths written.
+// opts.TritonRepo is set. It returns the paths written, also on error.
 func Export(src Source, outDir string, opts Options) ([]string, error) {
 	if src.Config == nil {
 		return nil, errorf("no model config")
 	}
+	meta := exportMeta(src, opts)
+	gm, err := Generator(src.Config, src.Gen, meta)
+	if err != nil {
+		return nil, err
+	}
+	var dm *onnx.Model
+	if src.Dis != nil {
+		delete(meta, KeyWeights)
+		if dm, err = Discriminator(src.Config, src.Dis, meta); err != nil {
+			return nil, err
+		}
+	}
+	w := &fileWriter{}
+	w.mkdir(outDir)
+	gbytes := w.model(filepath.Join(outDir, GeneratorFile), gm)
+	if dm != nil {
+		w.model(filepath.Join(outDir, DiscriminatorFile), dm)
+	}
+	if opts.TritonRepo != "" {
+		dir := filepath.Join(opts.TritonRepo, TritonModel)
+		w.mkdir(filepath.Join(dir, "1"))
+		w.file(filepath.Join(dir, "1", "model.onnx"), gbytes)
+		w.file(filepath.Join(dir, "config.pbtxt"), []byte(TritonConfig(src.Config, opts.TritonMaxBatch)))
+	}
+	return w.written, w.err
+}
+
+// exportMeta is the extra metadata of Export: version, which generator
+// weights, and opts.Metadata.
+func exportMeta(src Source, opts Options) map[string]string {
 	meta := map[string]string{KeyVersion: opts.Version, KeyWeights: "avg_gen"}
 	if opts.Version == "" {
 		meta[KeyVersion] = "dev"
@@ -106,57 +136,47 @@ func Export(src Source, outDir string, opts Options) ([]string, error) {
 	if src.FromGen {
 		meta[KeyWeights] = "gen"
 	}
-	merge(meta, opts.Metadata)
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, errorf("%w", err)
-	}
-	gm, err := Generator(src.Config, src.Gen, meta)
-	if err != nil {
-		return nil, err
-	}
-	gbytes, err := gm.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	var written []string
-	write := func(path string, data []byte) error {
-		if err := onnx.WriteFileAtomic(path, data); err != nil {
-			return err
+	return merge(meta, opts.Metadata)
+}
+
+// fileWriter writes Export's files, keeping the first error (later steps do
+// nothing) and the list of files written.
+type fileWriter struct {
+	written []string
+	err     error
+}
+
+func (w *fileWriter) mkdir(dir string) {
+	if w.err == nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			w.err = errorf("%w", err)
 		}
-		written = append(written, path)
+	}
+}
+
+// model marshals m, writes it to path and returns the bytes.
+func (w *fileWriter) model(path string, m *onnx.Model) []byte {
+	if w.err != nil {
 		return nil
 	}
-	if err := write(filepath.Join(outDir, GeneratorFile), gbytes); err != nil {
-		return written, err
+	b, err := m.Marshal()
+	if err != nil {
+		w.err = errorf("%w", err)
+		return nil
 	}
-	if src.Dis != nil {
-		delete(meta, KeyWeights)
-		dm, err := Discriminator(src.Config, src.Dis, meta)
-		if err != nil {
-			return written, err
-		}
-		dbytes, err := dm.Marshal()
-		if err == nil {
-			err = write(filepath.Join(outDir, DiscriminatorFile), dbytes)
-		}
-		if err != nil {
-			return written, err
-		}
+	w.file(path, b)
+	return b
+}
+
+func (w *fileWriter) file(path string, data []byte) {
+	if w.err != nil {
+		return
 	}
-	if opts.TritonRepo != "" {
-		dir := filepath.Join(opts.TritonRepo, TritonModel)
-		if err := os.MkdirAll(filepath.Join(dir, "1"), 0o755); err != nil {
-			return written, errorf("%w", err)
-		}
-		if err := write(filepath.Join(dir, "1", "model.onnx"), gbytes); err != nil {
-			return written, err
-		}
-		cfgText := TritonConfig(src.Config, opts.TritonMaxBatch)
-		if err := write(filepath.Join(dir, "config.pbtxt"), []byte(cfgText)); err != nil {
-			return written, err
-		}
+	if err := onnx.WriteFileAtomic(path, data); err != nil {
+		w.err = errorf("%w", err)
+		return
 	}
-	return written, nil
+	w.written = append(w.written, path)
 }
 
 // TritonConfig returns the config.pbtxt of the generator for NVIDIA Triton's

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tgan-dev/tgan/exporter"
+	"github.com/tgan-dev/tgan/internal/checkpoint"
+	"github.com/tgan-dev/tgan/internal/engine"
+	"github.com/tgan-dev/tgan/model"
+	"github.com/urfave/cli/v2"
+)
+
+func benchCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "bench",
+		Usage:     "measure generator throughput (images/s) on Gorgonia or ONNX Runtime",
+		ArgsUsage: "[MODEL]",
+		Description: `Times G forward passes. MODEL is a checkpoint or generator.onnx; without it,
+--preset builds random weights (and, for --backend onnx, exports them to a
+temporary folder first), so a machine without the project can measure a
+full-size model from the binary alone. --compare-cpu also runs the same
+input on the CPU provider and prints max|a-b|/max|b|.`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "preset", Value: "s", Usage: "architecture when no MODEL is given"},
+			&cli.StringFlag{Name: "backend", Value: "onnx", Usage: "onnx (ONNX Runtime) or gorgonia, when no MODEL is given"},
+			&cli.StringFlag{Name: "batches", Value: "1,32", Usage: "comma-separated batch sizes"},
+			&cli.IntFlag{Name: "iters", Value: 3, Usage: "timed runs per batch size (after one warm-up)"},
+			&cli.BoolFlag{Name: "compare-cpu", Usage: "check the output against the CPU provider"},
+			&cli.StringFlag{Name: "json", Usage: "append results as JSON lines to this file"},
+		}, runtimeFlags()...),
+		Action: runBench,
+	}
+}
+
+// benchResult is one line of --json output.
+type benchResult struct {
+	Model    string  `json:"model"`
+	Backend  string  `json:"backend"`
+	Batch    int     `json:"batch"`
+	Seconds  float64 `json:"seconds_per_batch"`
+	ImagesPS float64 `json:"images_per_second"`
+	RelErr   float64 `json:"rel_err_vs_cpu,omitempty"`
+}
+
+func runBench(c *cli.Context) error {
+	opts, err := engineOptions(c)
+	if err != nil {
+		return err
+	}
+	path, cleanup, err := benchModelPath(c)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	m, err := engine.Open(path, engine.Generator, opts)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	reportBackend(m)
+	batches, err := parseInts(c.String("batches"))
+	if err != nil {
+		return err
+	}
+	var ref engine.Model
+	if c.Bool("compare-cpu") {
+		cpu := opts
+		cpu.Runtime.Provider = "cpu"
+		if ref, err = engine.Open(path, engine.Generator, cpu); err != nil {
+			return err
+		}
+		defer ref.Close()
+	}
+	for _, b := range batches {
+		r, err := benchOne(m, ref, b, c.Int("iters"))
+		if err != nil {
+			return err
+		}
+		r.Model = path
+		if p := c.String("preset"); c.NArg() == 0 {
+			r.Model = "preset " + p
+		}
+		fmt.Printf("%-28s %-28s batch %4d  %9.4f s/batch  %9.1f img/s", r.Model, r.Backend, b, r.Seconds, r.ImagesPS)
+		if ref != nil {
+			fmt.Printf("  rel err vs cpu %.2g", r.RelErr)
+		}
+		fmt.Println()
+		if err := appendJSON(c.String("json"), r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchOne(m, ref engine.Model, batch, iters int) (benchResult, error) {
+	z := engine.Latents(int64(batch), batch, m.Config().LatentDim)
+	out, err := m.Run(z, batch) // warm-up: graph build, session, allocations
+	if err != nil {
+		return benchResult{}, err
+	}
+	start := time.Now()
+	for i := 0; i < iters; i++ {
+		if _, err := m.Run(z, batch); err != nil {
+			return benchResult{}, err
+		}
+	}
+	sec := time.Since(start).Seconds() / float64(max(1, iters))
+	r := benchResult{Backend: m.Backend(), Batch: batch, Seconds: sec, ImagesPS: float64(batch) / sec}
+	if ref != nil {
+		want, err := ref.Run(z, batch)
+		if err != nil {
+			return r, err
+		}
+		r.RelErr = maxRelErr(out, want)
+	}
+	return r, nil
+}
+
+// benchModelPath returns MODEL, or a model made from --preset with random
+// weights: a checkpoint for gorgonia, an exported generator.onnx for onnx.
+func benchModelPath(c *cli.Context) (string, func(), error) {
+	if c.NArg() == 1 {
+		return c.Args().First(), func() {}, nil
+	}
+	cfg, err := model.Preset(c.String("preset"))
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "tgan-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	rng := rand.New(rand.NewSource(1))
+	ck := &checkpoint.Checkpoint{Config: cfg, Gen: model.InitWeights(cfg.GParams(), rng)}
+	switch c.String("backend") {
+	case "gorgonia":
+		path := dir + "/bench.safetensors"
+		return path, cleanup, checkpoint.Save(path, ck)
+	case "onnx":
+		_, err := exporter.Export(exporter.Source{Config: cfg, Gen: ck.Gen, FromGen: true}, dir, exporter.Options{Version: version})
+		return dir + "/" + exporter.GeneratorFile, cleanup, err
+	}
+	cleanup()
+	return "", nil, fmt.Errorf("--backend %q: want onnx or gorgonia", c.String("backend"))
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("batch size %q: want a positive integer", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func maxRelErr(got, want []float32) float64 {
+	var num, den float64
+	for i := range want {
+		num = math.Max(num, math.Abs(float64(got[i])-float64(want[i])))
+		den = math.Max(den, math.Abs(float64(want[i])))
+	}
+	return num / den
+}
+
+func appendJSON(path string, r benchResult) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return json.NewEncoder(f).Encode(r)
+}

@@ -1,0 +1,25 @@
+// Package trainer trains TransGAN generators and discriminators with
+// Gorgonia, following the official recipe (SPEC.md "Training recipe").
+//
+// Place in the data flow: dataset -> trainer -> checkpoint. A Trainer holds
+// the weights of G, its EMA copy and D, the Adam moments of both nets and
+// the step counters; Step runs one iteration (a D step, and a G step every
+// NCritic iterations). Run wraps a Trainer with a run folder: periodic
+// checkpoints (atomic, the last few kept, plus a "latest" pointer), sample
+// grids from a fixed z, metrics.jsonl, a loss chart and the effective config.
+//
+// The networks are separate Gorgonia graphs that share the weight tensors:
+// a D graph whose cost is sum(logits * seed) (the loss derivative with
+// respect to the logits is computed in Go and fed as the seed), a D graph
+// for the WGAN-GP penalty (double backprop: the penalty is a function of
+// dD/dx, differentiated again with respect to D's weights), a G graph seeded
+// with the gradient that reaches G's output through D and DiffAugment, and
+// forward-only G graphs for fakes and samples. DiffAugment runs in Go on
+// every D input; its exact transpose carries gradients back to G and, as a
+// custom graph op, into the penalty.
+//
+// Every random draw of an iteration comes from a source seeded by (seed,
+// iteration), and the data loader's cursor is three integers, so a run
+// stopped and resumed from a checkpoint computes the same weights as an
+// uninterrupted one.
+package trainer

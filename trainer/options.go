@@ -1,0 +1,129 @@
+package trainer
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tgan-dev/tgan/internal/augment"
+	"github.com/tgan-dev/tgan/model"
+)
+
+// Loss names accepted by Options.Loss (the official code's --loss values).
+const (
+	LossWGANGPEps = "wgangp-eps" // WGAN-GP plus the 1e-3 drift term (official default)
+	LossWGANGP    = "wgangp"
+	LossHinge     = "hinge"
+	LossStandard  = "standard" // BCE with logits
+	LossLSGAN     = "lsgan"
+)
+
+// Losses lists the accepted loss names.
+func Losses() []string {
+	return []string{LossWGANGPEps, LossWGANGP, LossHinge, LossStandard, LossLSGAN}
+}
+
+// Options are the training hyper-parameters. Zero fields take the official
+// defaults (Defaults); the JSON form is stored in every checkpoint.
+type Options struct {
+	Loss     string  `json:"loss" yaml:"loss"`           // default "wgangp-eps"
+	NCritic  int     `json:"n_critic" yaml:"n_critic"`   // D steps per G step; default 5 (v1), 4 (final)
+	GenBatch int     `json:"gen_batch" yaml:"gen_batch"` // G-step batch; default 64 (v1), 128 (final)
+	DisBatch int     `json:"dis_batch" yaml:"dis_batch"` // D-step batch; default 32 (v1), 64 (final)
+	LRG      float64 `json:"lr_g" yaml:"lr_g"`           // default 1e-4
+	LRD      float64 `json:"lr_d" yaml:"lr_d"`           // default 1e-4
+	Beta1    float64 `json:"beta1" yaml:"beta1"`         // default 0
+	Beta2    float64 `json:"beta2" yaml:"beta2"`         // default 0.99
+	AdamEps  float64 `json:"adam_eps" yaml:"adam_eps"`   // default 1e-8
+	ClipNorm float64 `json:"clip_norm" yaml:"clip_norm"` // gradient-norm clip, default 5; < 0 disables
+	Phi      float64 `json:"phi" yaml:"phi"`             // WGAN-GP target norm, default 1
+	GPWeight float64 `json:"gp_weight" yaml:"gp_weight"` // default 10 (the penalty is scaled by GPWeight/Phi^2)
+	// EMABeta > 0 is a fixed EMA decay per G step (v1 default: 0.999); < 0
+	// (the final code's default, 0 there) selects the final code's schedule: beta = 0.5^(DisBatch/min(EMAKimg*1000,
+	// EMAWarmup*images_seen)), whose first update copies.
+	EMABeta   float64 `json:"ema_beta" yaml:"ema_beta"`
+	EMAKimg   float64 `json:"ema_kimg" yaml:"ema_kimg"`     // default 500
+	EMAWarmup float64 `json:"ema_warmup" yaml:"ema_warmup"` // default 0.1
+	// Augment is the DiffAugment policy; default "translation,cutout,color",
+	// "none" turns it off.
+	Augment string `json:"augment" yaml:"augment"`
+	// Samples is the number of images in each sample grid (default 64).
+	Samples int `json:"samples" yaml:"samples"`
+	// MaskEpochSteps, when > 0, counts an "epoch" of the v1 mask schedule as
+	// this many iterations instead of a pass over the dataset (small demos).
+	MaskEpochSteps int   `json:"mask_epoch_steps,omitempty" yaml:"mask_epoch_steps,omitempty"`
+	Seed           int64 `json:"seed" yaml:"seed"`
+}
+
+// Defaults returns o with zero fields replaced by the official values for
+// cfg's version.
+func (o Options) Defaults(cfg *model.Config) Options {
+	v1 := cfg.Version == model.V1
+	pick := func(v *int, a, b int) {
+		if *v == 0 {
+			if v1 {
+				*v = a
+			} else {
+				*v = b
+			}
+		}
+	}
+	pick(&o.NCritic, 5, 4)
+	pick(&o.GenBatch, 64, 128)
+	pick(&o.DisBatch, 32, 64)
+	pick(&o.Samples, 64, 64)
+	def := func(v *float64, x float64) {
+		if *v == 0 {
+			*v = x
+		}
+	}
+	def(&o.LRG, 1e-4)
+	def(&o.LRD, 1e-4)
+	def(&o.Beta2, 0.99)
+	def(&o.AdamEps, 1e-8)
+	def(&o.ClipNorm, 5)
+	def(&o.Phi, 1)
+	def(&o.GPWeight, 10)
+	def(&o.EMAKimg, 500)
+	def(&o.EMAWarmup, 0.1)
+	if o.EMABeta == 0 && v1 {
+		o.EMABeta = 0.999
+	}
+	if o.Loss == "" {
+		o.Loss = LossWGANGPEps
+	}
+	if o.Augment == "" {
+		o.Augment = "translation,cutout,color"
+	}
+	return o
+}
+
+// Validate reports the first invalid option.
+func (o Options) Validate() error {
+	known := false
+	for _, l := range Losses() {
+		known = known || l == o.Loss
+	}
+	switch {
+	case !known:
+		return fmt.Errorf("unknown loss %q (known: %s)", o.Loss, strings.Join(Losses(), ", "))
+	case o.NCritic < 1:
+		return fmt.Errorf("n_critic must be at least 1, got %d", o.NCritic)
+	case o.GenBatch < 1 || o.DisBatch < 1:
+		return fmt.Errorf("batch sizes must be positive (gen %d, dis %d)", o.GenBatch, o.DisBatch)
+	case o.LRG <= 0 || o.LRD <= 0:
+		return fmt.Errorf("learning rates must be positive")
+	case o.Beta1 < 0 || o.Beta1 >= 1 || o.Beta2 < 0 || o.Beta2 >= 1:
+		return fmt.Errorf("adam betas must lie in [0, 1)")
+	case o.EMABeta >= 1:
+		return fmt.Errorf("ema_beta must be below 1 (negative: warm-up schedule)")
+	case o.Samples < 1:
+		return fmt.Errorf("samples must be positive")
+	}
+	if _, err := augment.ParsePolicy(o.Augment); err != nil {
+		return err
+	}
+	return nil
+}
+
+// hasGP says whether the loss uses the gradient penalty.
+func (o Options) hasGP() bool { return o.Loss == LossWGANGP || o.Loss == LossWGANGPEps }

@@ -1,0 +1,397 @@
+package trainer
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/tgan-dev/tgan/internal/checkpoint"
+	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/internal/imageio"
+	"github.com/tgan-dev/tgan/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// Files of a run folder.
+const (
+	LatestFile  = "latest"        // names the newest checkpoint
+	MetricsFile = "metrics.jsonl" // one JSON object per G step
+	LossPlot    = "loss.png"
+	ConfigFile  = "config.yaml" // the effective configuration
+	metaRun     = "run"         // checkpoint metadata: RunInfo as JSON
+)
+
+// RunInfo is what a run folder needs besides the Trainer: where the data
+// comes from and how often to save. It is stored in every checkpoint.
+type RunInfo struct {
+	Dataset         string `json:"dataset" yaml:"dataset"`
+	Data            string `json:"data" yaml:"data"`
+	CheckpointEvery int    `json:"checkpoint_every" yaml:"checkpoint_every"` // G steps; default 500
+	Keep            int    `json:"keep" yaml:"keep"`                         // checkpoints kept; default 3
+}
+
+// EffectiveConfig is the content of config.yaml.
+type EffectiveConfig struct {
+	Model *model.Config `yaml:"model"`
+	Train Options       `yaml:"train"`
+	Run   RunInfo       `yaml:"run"`
+}
+
+// Run is a Trainer bound to a run folder.
+type Run struct {
+	Dir     string
+	Info    RunInfo
+	Trainer *Trainer
+	// Progress receives the progress bar (nil: none).
+	Progress io.Writer
+	// Log receives one-line messages (checkpoints, interruption; nil: none).
+	Log io.Writer
+
+	acc     statsAcc
+	lastRow time.Time
+}
+
+// NewRun starts a fresh run in dir (created; it must not hold a run yet).
+func NewRun(dir string, info RunInfo, t *Trainer) (*Run, error) {
+	if _, err := os.Stat(filepath.Join(dir, LatestFile)); err == nil {
+		return nil, fmt.Errorf("%s already holds a run: use --resume", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	r := &Run{Dir: dir, Info: info.defaults(), Trainer: t}
+	if err := r.writeConfig(); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, MetricsFile), nil, 0o644); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (i RunInfo) defaults() RunInfo {
+	if i.CheckpointEvery <= 0 {
+		i.CheckpointEvery = 500
+	}
+	if i.Keep <= 0 {
+		i.Keep = 3
+	}
+	return i
+}
+
+// OpenRun resumes the run in dir from its latest checkpoint. open loads the
+// dataset recorded in the run (at the model's image size).
+func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, error)) (*Run, error) {
+	name, err := os.ReadFile(filepath.Join(dir, LatestFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a run folder with a checkpoint: %w", dir, err)
+	}
+	ck, err := checkpoint.Load(filepath.Join(dir, string(trimLine(name))))
+	if err != nil {
+		return nil, err
+	}
+	var info RunInfo
+	if err := json.Unmarshal([]byte(ck.Meta[metaRun]), &info); err != nil {
+		return nil, fmt.Errorf("checkpoint run info: %w", err)
+	}
+	src, err := open(info, ck.Config.ImageSize)
+	if err != nil {
+		return nil, err
+	}
+	t, err := Resume(ck, src)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{Dir: dir, Info: info.defaults(), Trainer: t}
+	return r, r.truncateMetrics()
+}
+
+func trimLine(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// Train runs until the Trainer has done steps G steps, ctx is cancelled
+// (a checkpoint is saved, then ctx's error returned), or a loss turns
+// non-finite (no checkpoint is written; the last good one stays).
+func (r *Run) Train(ctx context.Context, steps int) error {
+	t := r.Trainer
+	var bar *progressbar.ProgressBar
+	start := t.GSteps
+	if r.Progress != nil {
+		// The bar counts this session's G steps, so that rate and ETA are right after a resume.
+		bar = progressbar.NewOptions(max(steps-start, 0), progressbar.OptionSetWriter(r.Progress),
+			progressbar.OptionSetDescription("train"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("G steps"), progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(500*time.Millisecond), progressbar.OptionShowElapsedTimeOnFinish())
+	}
+	r.lastRow = time.Now()
+	saved := -1
+	for t.GSteps < steps {
+		if err := ctx.Err(); err != nil {
+			if serr := r.Save(); serr != nil {
+				return errors.Join(err, serr)
+			}
+			r.logf("interrupted at G step %d (iteration %d): checkpoint saved", t.GSteps, t.Iter)
+			return err
+		}
+		st, err := t.Step()
+		if err != nil {
+			if errors.Is(err, ErrNonFinite) {
+				return fmt.Errorf("training diverged: %w; the run folder keeps the last good checkpoint (%s)", err, r.latestName())
+			}
+			return err
+		}
+		r.acc.add(st)
+		if !st.GStepped {
+			continue
+		}
+		if err := r.writeMetrics(st); err != nil {
+			return err
+		}
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("step %d D %.3f G %.3f", t.GSteps, st.DLoss, st.GLoss))
+			_ = bar.Set(t.GSteps - start)
+		}
+		if t.GSteps%r.Info.CheckpointEvery == 0 || t.GSteps == steps {
+			if err := r.Save(); err != nil {
+				return err
+			}
+			saved = t.GSteps
+		}
+	}
+	if saved != t.GSteps {
+		if err := r.Save(); err != nil {
+			return err
+		}
+	}
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(r.Progress)
+	}
+	return nil
+}
+
+func (r *Run) logf(format string, args ...any) {
+	if r.Log != nil {
+		fmt.Fprintf(r.Log, format+"\n", args...)
+	}
+}
+
+var ckptRE = regexp.MustCompile(`^ckpt-(\d+)\.safetensors$`)
+
+// CheckpointName is the file name of the checkpoint after step G steps.
+func CheckpointName(step int) string { return fmt.Sprintf("ckpt-%d.safetensors", step) }
+
+// Save writes a checkpoint of the current state, the sample grid, the loss
+// chart and the latest pointer, and prunes old checkpoints.
+func (r *Run) Save() error {
+	t := r.Trainer
+	ck := t.Checkpoint()
+	info, _ := json.Marshal(r.Info)
+	ck.Meta[metaRun] = string(info)
+	name := CheckpointName(t.GSteps)
+	if err := checkpoint.Save(filepath.Join(r.Dir, name), ck); err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(r.Dir, LatestFile), []byte(name+"\n")); err != nil {
+		return err
+	}
+	if err := r.prune(); err != nil {
+		return err
+	}
+	if err := r.saveSamples(); err != nil {
+		return err
+	}
+	return r.plotLosses()
+}
+
+func (r *Run) saveSamples() error {
+	t := r.Trainer
+	imgs, err := t.Samples()
+	if err != nil {
+		return fmt.Errorf("samples: %w", err)
+	}
+	S := t.Config.ImageSize
+	scale := max(1, 64/S)
+	grid, err := imageio.Grid(imgs, t.Opts.Samples, 3, S, S, imageio.GridOptions{Scale: scale})
+	if err != nil {
+		return err
+	}
+	return imageio.SavePNG(filepath.Join(r.Dir, fmt.Sprintf("samples-%d.png", t.GSteps)), grid)
+}
+
+func (r *Run) latestName() string {
+	b, err := os.ReadFile(filepath.Join(r.Dir, LatestFile))
+	if err != nil {
+		return "none"
+	}
+	return string(trimLine(b))
+}
+
+// prune deletes all but the newest Keep checkpoints.
+func (r *Run) prune() error {
+	entries, err := os.ReadDir(r.Dir)
+	if err != nil {
+		return err
+	}
+	var steps []int
+	for _, e := range entries {
+		if m := ckptRE.FindStringSubmatch(e.Name()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			steps = append(steps, n)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(steps)))
+	for i := r.Info.Keep; i < len(steps); i++ {
+		if err := os.Remove(filepath.Join(r.Dir, CheckpointName(steps[i]))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Run) writeConfig() error {
+	b, err := yaml.Marshal(EffectiveConfig{Model: r.Trainer.Config, Train: r.Trainer.Opts, Run: r.Info})
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(r.Dir, ConfigFile), b)
+}
+
+// writeAtomic writes data to a temporary file beside path and renames it.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// truncateMetrics drops metric rows after the resumed step (written by
+// the interrupted run after its last checkpoint).
+func (r *Run) truncateMetrics() error {
+	rows, err := ReadMetrics(filepath.Join(r.Dir, MetricsFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var buf []byte
+	for _, row := range rows {
+		if row.GStep <= r.Trainer.GSteps {
+			b, _ := json.Marshal(row)
+			buf = append(append(buf, b...), '\n')
+		}
+	}
+	return writeAtomic(filepath.Join(r.Dir, MetricsFile), buf)
+}
+
+// Metric is one line of metrics.jsonl: the G step's numbers and the means
+// of the D-step numbers since the previous line.
+type Metric struct {
+	GStep       int     `json:"g_step"`
+	Iter        int64   `json:"iteration"`
+	Epoch       int     `json:"epoch"`
+	DLoss       float64 `json:"d_loss"`
+	GLoss       float64 `json:"g_loss"`
+	GP          float64 `json:"gp"`
+	Wasserstein float64 `json:"wasserstein"`
+	DReal       float64 `json:"d_real"`
+	DFake       float64 `json:"d_fake"`
+	DGradNorm   float64 `json:"d_grad_norm"`
+	GGradNorm   float64 `json:"g_grad_norm"`
+	LRG         float64 `json:"lr_g"`
+	LRD         float64 `json:"lr_d"`
+	ImagesPerS  float64 `json:"images_per_s"` // real + generated images through D per second
+	Time        string  `json:"time"`
+}
+
+// statsAcc averages the D numbers of the iterations between two G steps.
+type statsAcc struct {
+	n                                 int
+	dLoss, gp, w, dReal, dFake, dNorm float64
+}
+
+func (a *statsAcc) add(s Stats) {
+	a.n++
+	a.dLoss += s.DLoss
+	a.gp += s.GP
+	a.w += s.Wasserstein
+	a.dReal += s.DReal
+	a.dFake += s.DFake
+	a.dNorm += s.DGradNorm
+}
+
+func (r *Run) writeMetrics(st Stats) error {
+	t, a := r.Trainer, &r.acc
+	n := float64(a.n)
+	now := time.Now()
+	imgs := float64(a.n*2*t.Opts.DisBatch + t.Opts.GenBatch)
+	if t.pen != nil {
+		imgs += float64(a.n * t.Opts.DisBatch)
+	}
+	m := Metric{
+		GStep: st.GStep, Iter: st.Iter, Epoch: st.Epoch, DLoss: a.dLoss / n, GLoss: st.GLoss, GP: a.gp / n,
+		Wasserstein: a.w / n, DReal: a.dReal / n, DFake: a.dFake / n, DGradNorm: a.dNorm / n, GGradNorm: st.GGradNorm,
+		LRG: t.Opts.LRG, LRD: t.Opts.LRD, ImagesPerS: imgs / now.Sub(r.lastRow).Seconds(), Time: now.UTC().Format(time.RFC3339),
+	}
+	*a = statsAcc{}
+	r.lastRow = now
+	b, _ := json.Marshal(m)
+	f, err := os.OpenFile(filepath.Join(r.Dir, MetricsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ReadMetrics reads a metrics.jsonl file.
+func ReadMetrics(path string) ([]Metric, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []Metric
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var m Metric
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return rows, fmt.Errorf("%s: %w", path, err)
+		}
+		rows = append(rows, m)
+	}
+	return rows, sc.Err()
+}
+
+func renameOver(tmp, path string) error { return os.Rename(tmp, path) }

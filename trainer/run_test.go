@@ -1,0 +1,150 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tgan-dev/tgan/internal/checkpoint"
+	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/model"
+)
+
+func newTestRun(t *testing.T, dir string, every int) *Run {
+	t.Helper()
+	cfg := microConfig(t)
+	tr, err := New(cfg, microOptions(), newSynth(7, cfg.ImageSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRun(dir, RunInfo{Dataset: "synth", CheckpointEvery: every, Keep: 2}, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func openSynth(_ RunInfo, size int) (dataset.Source, error) { return newSynth(7, size), nil }
+
+func loadLatest(t *testing.T, dir string) *checkpoint.Checkpoint {
+	t.Helper()
+	name, err := os.ReadFile(filepath.Join(dir, LatestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Load(filepath.Join(dir, strings.TrimSpace(string(name))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck
+}
+
+func maxDiff(a, b model.Weights) (float64, string) {
+	worst, at := 0.0, ""
+	for name, x := range a {
+		for i, v := range x.F32 {
+			if d := math.Abs(float64(v - b[name].F32[i])); d > worst || math.IsNaN(d) {
+				worst, at = d, name
+			}
+		}
+	}
+	return worst, at
+}
+
+// TestResumeEqualsStraightRun: 4 G steps, then resume to 8, gives the same
+// weights, EMA and optimizer state as 8 straight.
+func TestResumeEqualsStraightRun(t *testing.T) {
+	ctx := context.Background()
+	a, b := t.TempDir(), t.TempDir()
+	ra := newTestRun(t, a, 3)
+	if err := ra.Train(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	rb := newTestRun(t, b, 3)
+	if err := rb.Train(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	rb2, err := OpenRun(b, openSynth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb2.Trainer.GSteps != 4 {
+		t.Fatalf("resumed at G step %d, want 4", rb2.Trainer.GSteps)
+	}
+	if err := rb2.Train(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	ca, cb := loadLatest(t, a), loadLatest(t, b)
+	for _, p := range []struct {
+		name string
+		x, y model.Weights
+	}{{"gen", ca.Gen, cb.Gen}, {"avg_gen", ca.AvgGen, cb.AvgGen}, {"dis", ca.Dis, cb.Dis}} {
+		if d, at := maxDiff(p.x, p.y); d > 1e-6 {
+			t.Errorf("%s differs by %g (%s)", p.name, d, at)
+		}
+	}
+	for k, x := range ca.Extra {
+		if d, at := maxDiff(model.Weights{k: x}, model.Weights{k: cb.Extra[k]}); d > 1e-6 {
+			t.Errorf("extra %s differs by %g", at, d)
+		}
+	}
+	if ca.Meta[MetaState] != cb.Meta[MetaState] {
+		t.Errorf("trainer state differs:\n%s\n%s", ca.Meta[MetaState], cb.Meta[MetaState])
+	}
+	// The run folder: kept checkpoints, samples, metrics, chart, config.
+	for _, f := range []string{CheckpointName(8), CheckpointName(6), "samples-8.png", MetricsFile, LossPlot, ConfigFile} {
+		if _, err := os.Stat(filepath.Join(b, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(b, CheckpointName(3))); err == nil {
+		t.Error("old checkpoint not pruned (keep 2)")
+	}
+	rows, err := ReadMetrics(filepath.Join(b, MetricsFile))
+	if err != nil || len(rows) != 8 {
+		t.Fatalf("metrics: %d rows, %v", len(rows), err)
+	}
+	for _, m := range rows {
+		for _, v := range []float64{m.DLoss, m.GLoss, m.GP, m.Wasserstein, m.DGradNorm, m.GGradNorm, m.ImagesPerS} {
+			if !finite(v) {
+				t.Fatalf("non-finite metric in %+v", m)
+			}
+		}
+	}
+}
+
+// TestNonFiniteStops: a NaN weight stops training with ErrNonFinite and
+// leaves the last good checkpoint as latest.
+func TestNonFiniteStops(t *testing.T) {
+	dir := t.TempDir()
+	r := newTestRun(t, dir, 2)
+	if err := r.Train(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	r.Trainer.Dis[model.DHeadW].F32[0] = float32(math.NaN())
+	err := r.Train(context.Background(), 4)
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), CheckpointName(2)) {
+		t.Fatalf("got %v, want a non-finite error naming %s", err, CheckpointName(2))
+	}
+	if ck := loadLatest(t, dir); ck == nil || math.IsNaN(float64(ck.Dis[model.DHeadW].F32[0])) {
+		t.Fatal("latest checkpoint is not the last good one")
+	}
+}
+
+// TestCancelSaves: a cancelled context saves a checkpoint and returns.
+func TestCancelSaves(t *testing.T) {
+	dir := t.TempDir()
+	r := newTestRun(t, dir, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Train(ctx, 4); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if ck := loadLatest(t, dir); ck == nil {
+		t.Fatal("no checkpoint")
+	}
+}

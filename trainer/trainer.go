@@ -1,0 +1,361 @@
+package trainer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+
+	"github.com/tgan-dev/tgan/gmodel"
+	"github.com/tgan-dev/tgan/internal/augment"
+	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/model"
+)
+
+// ErrNonFinite is returned (wrapped) by Step when a loss or gradient is NaN
+// or infinite; the step's update is not applied.
+var ErrNonFinite = errors.New("non-finite loss")
+
+// Trainer holds everything one training run changes: the weights of G, its
+// EMA and D, both optimizers, the step counters and the data cursor.
+type Trainer struct {
+	Config *model.Config
+	Opts   Options // with defaults filled in
+	Gen    model.Weights
+	AvgGen model.Weights // EMA of Gen: the generator to sample from
+	Dis    model.Weights
+	OptG   *Adam
+	OptD   *Adam
+	Iter   int64 // iterations (D steps) done
+	GSteps int   // G steps done
+	Loader *dataset.Loader
+	FixedZ []float32 // [Opts.Samples, latent]: the z of every sample grid
+
+	policy  augment.Policy
+	real    []float32
+	gFwd    *gmodel.Net     // G, batch DisBatch, forward only (fakes for D)
+	gTrain  *gradNet        // G, batch GenBatch, cost = G loss through Aug and D
+	dTrain  *gradNet        // D, batch 2*DisBatch: real then fake
+	dGen    *gradNet        // D, batch GenBatch: gradient wrt its input
+	pen     *penaltyNet     // D, batch DisBatch: WGAN-GP (nil without GP)
+	sampler *gmodel.Net     // AvgGen, batch Samples (built on first use)
+	rng     *rand.Rand      // the current iteration's random source
+	dl      dStats          // filled by the D loss op
+	gl      float64         // filled by the G loss op
+	gAug    *augment.Params // fixed G-step augmentation (tests)
+	gGrads  map[string][]float32
+	// Test hooks: fixed interpolation weights, and a view of the clipped
+	// gradients of each step ("dis", "gen").
+	alpha     []float32
+	gradsHook func(net string, grads map[string][]float32)
+}
+
+// dStats are the D-step numbers that the loss op records.
+type dStats struct{ loss, real, fake float64 }
+
+// Stats describes one iteration.
+type Stats struct {
+	Iter        int64   `json:"iteration"`   // 0-based index of this iteration
+	GStep       int     `json:"g_step"`      // G steps done after it
+	Epoch       int     `json:"epoch"`       // data epoch (mask schedule)
+	DLoss       float64 `json:"d_loss"`      // including the penalty term
+	GP          float64 `json:"gp"`          // mean (||grad|| - phi)^2, unweighted
+	DReal       float64 `json:"d_real"`      // mean D logit on real images
+	DFake       float64 `json:"d_fake"`      // mean D logit on fakes
+	Wasserstein float64 `json:"wasserstein"` // DReal - DFake
+	DGradNorm   float64 `json:"d_grad_norm"` // before clipping
+	GStepped    bool    `json:"-"`
+	GLoss       float64 `json:"g_loss,omitempty"`
+	GGradNorm   float64 `json:"g_grad_norm,omitempty"`
+}
+
+// New returns a Trainer with fresh weights (the official initialisation,
+// drawn from opts.Seed) for cfg, reading batches from src.
+func New(cfg *model.Config, opts Options, src dataset.Source) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.Defaults(cfg)
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if src != nil && src.ImageSize() != cfg.ImageSize {
+		return nil, fmt.Errorf("dataset images are %dx%d, the model makes %dx%d", src.ImageSize(), src.ImageSize(), cfg.ImageSize, cfg.ImageSize)
+	}
+	policy, _ := augment.ParsePolicy(opts.Augment)
+	t := &Trainer{
+		Config: cfg, Opts: opts, policy: policy,
+		Gen: model.InitWeights(cfg.GParams(), rand.New(rand.NewSource(mix(opts.Seed, -1)))),
+		Dis: model.InitWeights(cfg.DParams(), rand.New(rand.NewSource(mix(opts.Seed, -2)))),
+	}
+	t.AvgGen = t.Gen.Clone()
+	if src != nil {
+		t.Loader = dataset.NewLoader(src, mix(opts.Seed, -3))
+	}
+	t.FixedZ = randn(rand.New(rand.NewSource(mix(opts.Seed, -4))), opts.Samples*cfg.LatentDim)
+	t.real = make([]float32, opts.DisBatch*3*cfg.ImageSize*cfg.ImageSize)
+	if err := t.build(); err != nil {
+		return nil, err
+	}
+	t.OptG = NewAdam(opts.LRG, opts.Beta1, opts.Beta2, opts.AdamEps, t.Gen, t.gTrain.names)
+	t.OptD = NewAdam(opts.LRD, opts.Beta1, opts.Beta2, opts.AdamEps, t.Dis, t.dTrain.names)
+	return t, nil
+}
+
+// build creates the graphs; they share the weight tensors of t.
+func (t *Trainer) build() error {
+	cfg, o := t.Config, t.Opts
+	var err error
+	if t.gFwd, err = gmodel.BuildGenerator(cfg, t.Gen, o.DisBatch); err != nil {
+		return err
+	}
+	d2, err := gmodel.BuildDiscriminator(cfg, t.Dis, 2*o.DisBatch)
+	if err != nil {
+		return err
+	}
+	if t.dTrain, err = compile(d2, applyLoss(d2.Output, "tganDLoss", t.dLossOp), true, false); err != nil {
+		return fmt.Errorf("D step graph: %w", err)
+	}
+	dg, err := gmodel.BuildDiscriminator(cfg, t.Dis, o.GenBatch)
+	if err != nil {
+		return err
+	}
+	if t.dGen, err = compile(dg, applyLoss(dg.Output, "tganGLoss", t.gLossOp), false, true); err != nil {
+		return fmt.Errorf("G step D graph: %w", err)
+	}
+	g, err := gmodel.BuildGenerator(cfg, t.Gen, o.GenBatch)
+	if err != nil {
+		return err
+	}
+	if t.gTrain, err = compile(g, applyLoss(g.Output, "tganGThroughD", t.throughD), true, false); err != nil {
+		return fmt.Errorf("G step graph: %w", err)
+	}
+	if o.hasGP() {
+		dp, err := gmodel.BuildDiscriminator(cfg, t.Dis, o.DisBatch)
+		if err != nil {
+			return err
+		}
+		if t.pen, err = buildPenalty(dp, o.Phi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dLossOp is the D loss on logits [real; fake].
+func (t *Trainer) dLossOp(x []float32) (float64, []float32, error) {
+	b := len(x) / 2
+	l, dr, df := dLoss(t.Opts.Loss, x[:b], x[b:])
+	t.dl = dStats{loss: l, real: mean(x[:b]), fake: mean(x[b:])}
+	return l, append(dr, df...), nil
+}
+
+// gLossOp is the G loss on D's logits of augmented fakes.
+func (t *Trainer) gLossOp(x []float32) (float64, []float32, error) {
+	l, df := gLoss(t.Opts.Loss, x)
+	t.gl = l
+	return l, df, nil
+}
+
+// throughD scores G's output x with D (after DiffAugment) and returns the
+// G loss and its gradient with respect to x.
+func (t *Trainer) throughD(x []float32) (float64, []float32, error) {
+	S := t.Config.ImageSize
+	p := t.gAug
+	if p == nil {
+		p = augment.Sample(t.policy, t.Opts.GenBatch, 3, S, S, t.rng)
+	}
+	t.dGen.setInput(augment.Apply(p, x))
+	t.dGen.net.SetNoise(t.rng)
+	if err := t.dGen.run(); err != nil {
+		return 0, nil, fmt.Errorf("G step: discriminator: %w", err)
+	}
+	return t.gl, augment.ApplyTranspose(p, denseData(t.dGen.inGrad.Value())), nil
+}
+
+// Epoch is the epoch that the v1 mask schedule sees at the next iteration.
+func (t *Trainer) Epoch() int {
+	if t.Opts.MaskEpochSteps > 0 {
+		return int(t.Iter / int64(t.Opts.MaskEpochSteps))
+	}
+	if t.Loader == nil {
+		return 0
+	}
+	return t.Loader.Epoch()
+}
+
+// Step runs one iteration on the next real batch from the Loader.
+func (t *Trainer) Step() (Stats, error) {
+	if t.Loader == nil {
+		return Stats{}, errors.New("trainer has no dataset")
+	}
+	if err := t.Loader.NextInto(t.real); err != nil {
+		return Stats{}, err
+	}
+	return t.StepOn(t.real)
+}
+
+// StepOn runs one iteration with the given real batch [DisBatch, 3, S, S].
+// Every random draw comes from a source seeded by (Opts.Seed, Iter).
+func (t *Trainer) StepOn(real []float32) (Stats, error) {
+	rng := rand.New(rand.NewSource(mix(t.Opts.Seed, t.Iter)))
+	return t.stepWith(real, rng, randn(rng, t.Opts.DisBatch*t.Config.LatentDim), nil)
+}
+
+// stepWith is StepOn with an explicit fake z (tests feed fixed tensors).
+// zg, when set, replaces the G step's z.
+func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Stats, error) {
+	o, S := t.Opts, t.Config.ImageSize
+	t.rng = rng
+	st := Stats{Iter: t.Iter, Epoch: t.Epoch()}
+	t.gFwd.SetEpoch(st.Epoch)
+	t.gTrain.net.SetEpoch(st.Epoch)
+	fake, err := t.gFwd.Forward(z)
+	if err != nil {
+		return st, err
+	}
+	n := len(real)
+	pr := augment.Sample(t.policy, o.DisBatch, 3, S, S, rng)
+	pf := augment.Sample(t.policy, o.DisBatch, 3, S, S, rng)
+	in := denseData(t.dTrain.net.Input.Value())
+	copy(in[:n], augment.Apply(pr, real))
+	copy(in[n:], augment.Apply(pf, fake))
+	t.dTrain.net.SetNoise(rng)
+	if err := t.dTrain.run(); err != nil {
+		return st, fmt.Errorf("D step: %w", err)
+	}
+	grads := t.dTrain.paramGrads()
+	st.DLoss, st.DReal, st.DFake = t.dl.loss, t.dl.real, t.dl.fake
+	st.Wasserstein = st.DReal - st.DFake
+	if t.pen != nil {
+		gp, pg, err := t.penalty(real, fake, rng)
+		if err != nil {
+			return st, err
+		}
+		w := o.GPWeight / (o.Phi * o.Phi)
+		st.GP = gp
+		st.DLoss += w * gp
+		addGrads(grads, pg, float32(w))
+	}
+	st.DGradNorm = clipGrads(grads, o.ClipNorm)
+	if t.gradsHook != nil {
+		t.gradsHook("dis", grads)
+	}
+	if !finite(st.DLoss) || !finite(st.DGradNorm) {
+		return st, fmt.Errorf("iteration %d: D loss %v, gradient norm %v: %w", t.Iter, st.DLoss, st.DGradNorm, ErrNonFinite)
+	}
+	t.OptD.Update(t.Dis, grads)
+	if t.Iter%int64(o.NCritic) == 0 { // the G step sees the updated D, as in the official loop
+		if zg == nil {
+			zg = randn(rng, o.GenBatch*t.Config.LatentDim)
+		}
+		if err := t.gStep(zg, &st); err != nil {
+			return st, err
+		}
+		t.OptG.Update(t.Gen, t.gGrads)
+		t.updateEMA()
+		t.GSteps++
+	}
+	st.GStep = t.GSteps
+	t.Iter++
+	return st, nil
+}
+
+// penalty returns the WGAN-GP penalty on interpolates of real and fake and
+// its gradient with respect to D's weights.
+func (t *Trainer) penalty(real, fake []float32, rng *rand.Rand) (float64, map[string][]float32, error) {
+	o, S := t.Opts, t.Config.ImageSize
+	per := 3 * S * S
+	xhat := make([]float32, len(real))
+	for b := 0; b < o.DisBatch; b++ {
+		a := float32(rng.Float64())
+		if t.alpha != nil {
+			a = t.alpha[b]
+		}
+		for i := b * per; i < (b+1)*per; i++ {
+			xhat[i] = a*real[i] + (1-a)*fake[i]
+		}
+	}
+	p := augment.Sample(t.policy, o.DisBatch, 3, S, S, rng)
+	t.pen.slot.p = p
+	t.pen.setInput(augment.Apply(p, xhat))
+	t.pen.net.SetNoise(rng)
+	if err := t.pen.run(); err != nil {
+		return 0, nil, fmt.Errorf("gradient penalty: %w", err)
+	}
+	return float64(denseData(t.pen.cost.Value())[0]), t.pen.paramGrads(), nil
+}
+
+// gStep computes the (clipped) G gradients for z into t.gGrads.
+func (t *Trainer) gStep(z []float32, st *Stats) error {
+	t.gTrain.setInput(z)
+	if err := t.gTrain.run(); err != nil {
+		return fmt.Errorf("G step: %w", err)
+	}
+	t.gGrads = t.gTrain.paramGrads()
+	st.GLoss = t.gl
+	st.GGradNorm = clipGrads(t.gGrads, t.Opts.ClipNorm)
+	if t.gradsHook != nil {
+		t.gradsHook("gen", t.gGrads)
+	}
+	if !finite(st.GLoss) || !finite(st.GGradNorm) {
+		return fmt.Errorf("iteration %d: G loss %v, gradient norm %v: %w", t.Iter, st.GLoss, st.GGradNorm, ErrNonFinite)
+	}
+	st.GStepped = true
+	return nil
+}
+
+// updateEMA moves AvgGen toward Gen: a fixed beta (v1), or the final code's
+// warm-up schedule over the images seen so far.
+func (t *Trainer) updateEMA() {
+	o := t.Opts
+	beta := o.EMABeta
+	if beta <= 0 {
+		nimg := o.EMAKimg * 1000
+		if o.EMAWarmup != 0 {
+			nimg = math.Min(nimg, float64(o.DisBatch)*float64(t.Iter)*o.EMAWarmup)
+		}
+		beta = math.Pow(0.5, float64(o.DisBatch)/math.Max(nimg, 1e-8))
+	}
+	b := float32(beta)
+	for name, p := range t.Gen {
+		a := t.AvgGen[name]
+		for i, v := range p.F32 {
+			a.F32[i] = v + b*(a.F32[i]-v)
+		}
+	}
+}
+
+// Samples returns AvgGen's images for FixedZ, [Opts.Samples, 3, S, S].
+func (t *Trainer) Samples() ([]float32, error) {
+	if t.sampler == nil {
+		s, err := gmodel.BuildGenerator(t.Config, t.AvgGen, t.Opts.Samples)
+		if err != nil {
+			return nil, err
+		}
+		t.sampler = s
+	}
+	t.sampler.SetEpoch(-1)
+	return t.sampler.Forward(t.FixedZ)
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func randn(rng *rand.Rand, n int) []float32 {
+	z := make([]float32, n)
+	for i := range z {
+		z[i] = float32(rng.NormFloat64())
+	}
+	return z
+}
+
+// mix derives an independent 63-bit seed from (seed, stream) (splitmix64).
+func mix(seed, stream int64) int64 {
+	x := uint64(seed)*0x9E3779B97F4A7C15 + uint64(stream)
+	x ^= x >> 30
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 27
+	x *= 0x94D049BB133111EB
+	x ^= x >> 31
+	return int64(x >> 1)
+}
