@@ -28,6 +28,22 @@ func TestParityCheckpoint(t *testing.T) {
 	}
 }
 
+// TestParityONNX continues the chain through ONNX: tgan export --onnx, then
+// infer/score on the .onnx files with ONNX Runtime's CPU provider.
+func TestParityONNX(t *testing.T) {
+	for _, name := range goldenCases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "testdata", "golden", name)
+			tmp := t.TempDir()
+			ckpt := filepath.Join(tmp, "ckpt.safetensors")
+			mustRun(t, "import", "--out", ckpt, filepath.Join(dir, "official.pth"))
+			mustRun(t, "export", "--onnx", tmp, ckpt)
+			checkGenerator(t, dir, filepath.Join(tmp, "generator.onnx"), "--provider", "cpu")
+			checkDiscriminator(t, dir, filepath.Join(tmp, "discriminator.onnx"), "--provider", "cpu")
+		})
+	}
+}
+
 func checkGenerator(t *testing.T, dir, model string, extra ...string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "g.npy")

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# test.sh: set up a fresh Debian machine (scripts/setup.sh) and run every
+# check CI runs: gofmt, go vet, the unit/parity tests, and a short fuzz/bench
+# smoke. The same command for a newcomer and for CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/setup.sh
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== go test"
+go test -count=1 -timeout 40m ./...
+echo "== pure-Go build (no OpenBLAS)"
+go build -tags noblas -o /dev/null ./cmd/tgan
+echo "all checks passed"
