@@ -9,7 +9,14 @@ import (
 
 // BuildGenerator builds G for batch size batch: z [B, latent] -> images
 // [B, 3, S, S] (raw, no tanh, as the official generators).
-func BuildGenerator(cfg *model.Config, w model.Weights, batch int) (*Net, error) {
+//
+// Options: Inference() leaves out the v1 locality mask (SetEpoch then does
+// nothing), which saves one pass over the largest attention matrix.
+func BuildGenerator(cfg *model.Config, w model.Weights, batch int, opts ...Option) (*Net, error) {
+	var build buildOptions
+	for _, opt := range opts {
+		opt(&build)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -29,7 +36,7 @@ func BuildGenerator(cfg *model.Config, w model.Weights, batch int) (*Net, error)
 		}
 		for i, blk := range stage {
 			o := blockOpts{batch: batch, tokens: width * width}
-			if cfg.MaskedBlock(s, i) {
+			if cfg.MaskedBlock(s, i) && !build.inference {
 				n.mask = b.input("locality_mask", width*width, width*width)
 				o.mask = n.mask
 			}
@@ -54,3 +61,11 @@ func pixelUpsample(x *G.Node, batch, width, dim int) *G.Node {
 	x = permute(x, 0, 1, 4, 2, 5, 3)                 // [B, h, i, w, j, c]
 	return reshape(x, batch*4*width*width, dim/4)
 }
+
+// Option changes how a network is built.
+type Option func(*buildOptions)
+
+type buildOptions struct{ inference bool }
+
+// Inference builds a net for sampling only: no v1 locality mask.
+func Inference() Option { return func(o *buildOptions) { o.inference = true } }

@@ -118,7 +118,11 @@ func (b *builder) attention(h *G.Node, blk model.Block, o blockOpts) *G.Node {
 	q := sliceMid(qkv, 1, 3, B*H*N*d, 0, 1, B*H, N, d)
 	k := sliceMid(qkv, 1, 3, B*H*N*d, 1, 2, B*H, N, d)
 	v := sliceMid(qkv, 1, 3, B*H*N*d, 2, 3, B*H, N, d)
-	logits := mulTiled(matmul(q, k, false, true), b.constant(float32(math.Pow(float64(d), -0.5)))) // [B*H, N, N]
+	// The d^-0.5 scale goes on q ([B*H, N, d]) rather than on the N x N
+	// logits: the same product up to float32 rounding, N/d times fewer
+	// multiplications.
+	q = mulTiled(q, b.constant(float32(math.Pow(float64(d), -0.5))))
+	logits := matmul(q, k, false, true) // [B*H, N, N]
 	if blk.Window > 0 {
 		logits = addTiled(logits, relBias(b.param(blk.RelTable()), model.RelPosIndex(blk.Window), N))
 	}

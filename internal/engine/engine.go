@@ -120,7 +120,7 @@ func (m *gorgoniaModel) Run(in []float32, batch int) ([]float32, error) {
 	if !ok {
 		var err error
 		if m.network == Generator {
-			net, err = gmodel.BuildGenerator(m.cfg, m.w, batch)
+			net, err = gmodel.BuildGenerator(m.cfg, m.w, batch, gmodel.Inference())
 		} else {
 			net, err = gmodel.BuildDiscriminator(m.cfg, m.w, batch)
 		}
