@@ -7,7 +7,3 @@ import "github.com/urfave/cli/v2"
 func evalCommand() *cli.Command {
 	return &cli.Command{Name: "eval", Usage: "FID / KID / IS of a model", Action: notYet("eval")}
 }
-
-func serveCommand() *cli.Command {
-	return &cli.Command{Name: "serve", Usage: "serve generated images over HTTP", Action: notYet("serve")}
-}
