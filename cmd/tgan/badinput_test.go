@@ -49,7 +49,8 @@ func TestBadInputFromOutside(t *testing.T) {
 		{"images of another size", []string{"score", "--images", "../../testdata/golden/final_mid/images.npy", ckpt}, "images.npy"},
 		{"unknown preset", []string{"bench", "--preset", "huge"}, "unknown preset"},
 		{"cuda without a GPU", []string{"bench", "--preset", "tiny", "--provider", "cuda", "--batches", "1"}, "cuda"},
-		{"not yet built", []string{"serve"}, "not implemented yet"},
+		{"not yet built", []string{"eval"}, "not implemented yet"},
+		{"serve without a model", []string{"serve"}, "MODEL"},
 	}
 	os.WriteFile(random+".onnx", noise, 0o644)
 	for _, c := range cases {
