@@ -21,7 +21,7 @@ func BenchmarkGenerator(b *testing.B) {
 		b.Run(fmt.Sprintf("preset=%s/batch=%d", c.preset, c.batch), func(b *testing.B) {
 			cfg, _ := model.Preset(c.preset)
 			rng := rand.New(rand.NewSource(1))
-			net, err := BuildGenerator(cfg, model.InitWeights(cfg.GParams(), rng), c.batch)
+			net, err := BuildGenerator(cfg, model.InitWeights(cfg.GParams(), rng), c.batch, Inference())
 			if err != nil {
 				b.Fatal(err)
 			}

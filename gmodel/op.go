@@ -19,6 +19,27 @@ type opBase struct {
 	id      string
 	inDims  []int
 	outDims int
+	cache   []float32 // the output buffer, reused by every run (see buffer)
+}
+
+// buffer returns the op's output buffer of n elements, allocated on the
+// first run and reused afterwards: a forward pass of a large model would
+// otherwise allocate (and page-fault in) gigabytes per run. Reuse is safe
+// because a node's value is only read within the run that produced it, or
+// copied out (Net.Forward). Contents are stale: the caller overwrites them.
+func (o *opBase) buffer(n int) []float32 {
+	if len(o.cache) != n {
+		o.cache = make([]float32, n)
+	}
+	return o.cache
+}
+
+// zeroed is buffer cleared to zero, for ops that write only part of their
+// output or accumulate into it.
+func (o *opBase) zeroed(n int) []float32 {
+	b := o.buffer(n)
+	clear(b)
+	return b
 }
 
 func (o *opBase) Arity() int            { return len(o.inDims) }

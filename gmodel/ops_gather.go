@@ -48,7 +48,7 @@ func (o *relBiasOp) Do(vals ...G.Value) (G.Value, error) {
 	in := f32(vals[0])
 	nn := o.tokens * o.tokens
 	if o.scatter {
-		out := make([]float32, o.entries*o.heads)
+		out := o.zeroed(o.entries * o.heads)
 		for h := 0; h < o.heads; h++ {
 			for p, idx := range o.index {
 				out[int(idx)*o.heads+h] += in[h*nn+p]
@@ -56,7 +56,7 @@ func (o *relBiasOp) Do(vals ...G.Value) (G.Value, error) {
 		}
 		return newDense(out, o.entries, o.heads), nil
 	}
-	out := make([]float32, o.heads*nn)
+	out := o.buffer(o.heads * nn)
 	for h := 0; h < o.heads; h++ {
 		for p, idx := range o.index {
 			out[h*nn+p] = in[int(idx)*o.heads+h]

@@ -42,22 +42,8 @@ func (o *geluOp) Do(vals ...G.Value) (G.Value, error) {
 	if o.order > 0 {
 		g = f32(vals[1])
 	}
-	out := make([]float32, len(x))
-	parallelRows(len(x), 8, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := float64(x[i])
-			switch o.order {
-			case 0:
-				out[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
-			case 1:
-				d1, _ := geluDeriv(v)
-				out[i] = float32(d1) * g[i]
-			default:
-				_, d2 := geluDeriv(v)
-				out[i] = float32(d2) * g[i]
-			}
-		}
-	})
+	out := o.buffer(len(x))
+	geluKernel(out, x, g, o.order)
 	return newDense(out, vals[0].Shape().Clone()...), nil
 }
 

@@ -66,7 +66,7 @@ func (o *matmulOp) Do(vals ...G.Value) (G.Value, error) {
 	sa, sb := vals[0].Shape(), vals[1].Shape()
 	batch, m, k, n := o.dims(sa, sb)
 	a, b := f32(vals[0]), f32(vals[1])
-	c := make([]float32, batch*m*n)
+	c := o.buffer(batch * m * n)
 	ta, tb, lda, ldb := blas.NoTrans, blas.NoTrans, k, n
 	if o.transA {
 		ta, lda = blas.Trans, m

@@ -59,7 +59,11 @@ func (o *rowOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(vals) > 2 {
 		c = f32(vals[2])
 	}
-	out := make([]float32, len(a))
+	out := o.buffer(len(a))
+	if o.kind == rowSoftmax {
+		softmaxRows(out, a, n)
+		return newDense(out, shape.Clone()...), nil
+	}
 	rows := len(a) / n
 	parallelRows(rows, n, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -219,7 +223,11 @@ func expNeg(x float32) float32 {
 	if x < -87 {
 		return 0
 	}
-	n := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	t := x*1.44269504088896341 + 0.5
+	n := float32(int32(t)) // truncation; floor for negative t below
+	if n > t {
+		n--
+	}
 	r := x - n*0.693359375 + n*2.12194440e-4 // ln2 split in two for accuracy
 	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
 	return p * math.Float32frombits(uint32(int32(n)+127)<<23)

@@ -31,7 +31,9 @@ func reshape(x *G.Node, to ...int) *G.Node {
 func (o *reshapeOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.to.Clone(), nil }
 
 func (o *reshapeOp) Do(vals ...G.Value) (G.Value, error) {
-	return newDense(append([]float32(nil), f32(vals[0])...), o.to...), nil
+	out := o.buffer(o.to.TotalSize())
+	copy(out, f32(vals[0]))
+	return newDense(out, o.to...), nil
 }
 
 func (o *reshapeOp) DiffWRT(int) []bool { return []bool{true} }
@@ -69,7 +71,7 @@ func (o *permuteOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 func (o *permuteOp) Do(vals ...G.Value) (G.Value, error) {
 	src := f32(vals[0])
 	out, _ := o.InferShape()
-	dst := make([]float32, len(src))
+	dst := o.buffer(len(src))
 	permuteInto(dst, src, o.in, o.perm)
 	return newDense(dst, out...), nil
 }

@@ -51,7 +51,10 @@ func (o *sliceOp) Do(vals ...G.Value) (G.Value, error) {
 	in := f32(vals[0])
 	k := (o.hi - o.lo) * o.inner
 	big, off := o.n*o.inner, o.lo*o.inner
-	out := make([]float32, o.outShape.TotalSize())
+	out := o.buffer(o.outShape.TotalSize())
+	if o.pad {
+		clear(out)
+	}
 	for r := 0; r < o.outer; r++ {
 		if o.pad {
 			copy(out[r*big+off:r*big+off+k], in[r*k:(r+1)*k])

@@ -43,7 +43,7 @@ func (o *tiledOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return sh
 
 func (o *tiledOp) Do(vals ...G.Value) (G.Value, error) {
 	x, b := f32(vals[0]), f32(vals[1])
-	out := make([]float32, len(x))
+	out := o.buffer(len(x))
 	k := len(b)
 	for r := 0; r < len(x); r += k {
 		xs, os := x[r:r+k], out[r:r+k]
@@ -130,7 +130,7 @@ func (o *tileOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shap
 
 func (o *tileOp) Do(vals ...G.Value) (G.Value, error) {
 	b := f32(vals[0])
-	out := make([]float32, o.shape.TotalSize())
+	out := o.buffer(o.shape.TotalSize())
 	for r := 0; r < len(out); r += len(b) {
 		copy(out[r:], b)
 	}
