@@ -14,6 +14,7 @@ echo "== go vet"
 go vet ./...
 echo "== go test"
 go test -count=1 -timeout 40m ./...
-echo "== pure-Go build (no OpenBLAS)"
+echo "== pure-Go build (no OpenBLAS, no C kernels): build and the network tests"
 go build -tags noblas -o /dev/null ./cmd/tgan
+go test -count=1 -tags noblas ./gmodel
 echo "all checks passed"
