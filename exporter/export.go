@@ -26,15 +26,17 @@ const (
 	KeyNetwork    = "tgan.network"           // GeneratorNetwork or DiscriminatorNetwork
 	KeyWeights    = "tgan.weights"           // generator only, set by Export: "avg_gen" or "gen"
 	KeyDNoise     = "tgan.d_attention_noise" // two-scale D only: "omitted"
+	KeyPrecision  = "tgan.precision"         // PrecisionFP32, or PrecisionFP16 after Float16
 )
 
 // ValueRange is the value of KeyValueRange.
 const ValueRange = "[-1,1] raw, clamp when converting to pixels"
 
 // Metadata returns the metadata_props of an exported network: KeyConfig,
-// KeyLatentDim, KeyImageSize, KeyValueRange, KeyNetwork and KeyVersion
-// ("dev" until the caller overrides it), plus KeyDNoise "omitted" for a
-// two-scale discriminator.
+// KeyLatentDim, KeyImageSize, KeyValueRange, KeyNetwork, KeyPrecision
+// (PrecisionFP32; Float16 sets PrecisionFP16) and KeyVersion ("dev" until
+// the caller overrides it), plus KeyDNoise "omitted" for a two-scale
+// discriminator.
 func Metadata(cfg *model.Config, network string) map[string]string {
 	md := map[string]string{
 		KeyVersion:    "dev",
@@ -43,6 +45,7 @@ func Metadata(cfg *model.Config, network string) map[string]string {
 		KeyImageSize:  strconv.Itoa(cfg.ImageSize),
 		KeyValueRange: ValueRange,
 		KeyNetwork:    network,
+		KeyPrecision:  PrecisionFP32,
 	}
 	if network == DiscriminatorNetwork && cfg.DKind == model.DScale2 {
 		md[KeyDNoise] = "omitted"
@@ -83,6 +86,9 @@ type Options struct {
 	TritonMaxBatch int
 	// Metadata adds metadata_props to both files.
 	Metadata map[string]string
+	// FP16 writes float16 weights and compute with float32 inputs and
+	// outputs (see Float16); KeyPrecision says "fp16".
+	FP16 bool
 }
 
 // File names written by Export.
@@ -109,6 +115,15 @@ func Export(src Source, outDir string, opts Options) ([]string, error) {
 		delete(meta, KeyWeights)
 		if dm, err = Discriminator(src.Config, src.Dis, meta); err != nil {
 			return nil, err
+		}
+	}
+	if opts.FP16 {
+		for _, m := range []*onnx.Model{gm, dm} {
+			if m != nil {
+				if err := Float16(m); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	w := &fileWriter{}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -33,8 +34,16 @@ func (e *Env) newSession(path string, in, out []string) (*ort.DynamicAdvancedSes
 	}
 }
 
+// ProfileEnv names the environment variable that turns on ONNX Runtime's
+// profiler: every session then writes a Chrome-trace JSON file, named from
+// the variable's value as a path prefix, when it is closed: the provider
+// and (fused) operator of every node and its time per run (host-side time
+// for the CUDA provider's asynchronous kernels).
+const ProfileEnv = "TGAN_ORT_PROFILE"
+
 // baseOptions returns session options shared by every provider: all graph
-// optimisations, and the intra-op thread count when set.
+// optimisations, the intra-op thread count when set, and profiling when
+// ProfileEnv is set.
 func (e *Env) baseOptions() (*ort.SessionOptions, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
@@ -48,6 +57,12 @@ func (e *Env) baseOptions() (*ort.SessionOptions, error) {
 		if err := so.SetIntraOpNumThreads(n); err != nil {
 			so.Destroy()
 			return nil, fmt.Errorf("session options: %d intra-op threads: %w", n, err)
+		}
+	}
+	if prefix := os.Getenv(ProfileEnv); prefix != "" {
+		if err := so.EnableProfiling(prefix); err != nil {
+			so.Destroy()
+			return nil, fmt.Errorf("session options: profiling (%s=%s): %w", ProfileEnv, prefix, err)
 		}
 	}
 	return so, nil

@@ -26,7 +26,9 @@ func benchCommand() *cli.Command {
 --preset builds random weights (and, for --backend onnx, exports them to a
 temporary folder first), so a machine without the project can measure a
 full-size model from the binary alone. --compare-cpu also runs the same
-input on the CPU provider and prints max|a-b|/max|b|.`,
+input on the CPU provider and prints max|a-b|/max|b|. --fp16 (preset only)
+exports the preset in float16; --compare-cpu then compares it with the
+float32 export of the same weights on the CPU provider.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "preset", Value: "s", Usage: "architecture when no MODEL is given"},
 			&cli.StringFlag{Name: "backend", Value: "onnx", Usage: "onnx (ONNX Runtime) or gorgonia, when no MODEL is given"},
@@ -34,6 +36,7 @@ input on the CPU provider and prints max|a-b|/max|b|.`,
 			&cli.IntFlag{Name: "iters", Value: 3, Usage: "timed runs per batch size (after one warm-up)"},
 			&cli.BoolFlag{Name: "compare-cpu", Usage: "check the output against the CPU provider"},
 			&cli.StringFlag{Name: "json", Usage: "append results as JSON lines to this file"},
+			&cli.BoolFlag{Name: "fp16", Usage: "export the preset in float16 (--backend onnx, no MODEL)"},
 		}, runtimeFlags()...),
 		Action: runBench,
 	}
@@ -47,6 +50,8 @@ type benchResult struct {
 	Seconds  float64 `json:"seconds_per_batch"`
 	ImagesPS float64 `json:"images_per_second"`
 	RelErr   float64 `json:"rel_err_vs_cpu,omitempty"`
+	// Precision is "fp16" for a --fp16 preset export, empty otherwise.
+	Precision string `json:"precision,omitempty"`
 }
 
 func runBench(c *cli.Context) error {
@@ -54,7 +59,7 @@ func runBench(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	path, cleanup, err := benchModelPath(c)
+	path, refPath, cleanup, err := benchModelPath(c)
 	if err != nil {
 		return err
 	}
@@ -73,7 +78,7 @@ func runBench(c *cli.Context) error {
 	if c.Bool("compare-cpu") {
 		cpu := opts
 		cpu.Runtime.Provider = "cpu"
-		if ref, err = engine.Open(path, engine.Generator, cpu); err != nil {
+		if ref, err = engine.Open(refPath, engine.Generator, cpu); err != nil {
 			return err
 		}
 		defer ref.Close()
@@ -86,6 +91,10 @@ func runBench(c *cli.Context) error {
 		r.Model = path
 		if p := c.String("preset"); c.NArg() == 0 {
 			r.Model = "preset " + p
+		}
+		if c.Bool("fp16") {
+			r.Model += " fp16"
+			r.Precision = exporter.PrecisionFP16
 		}
 		fmt.Printf("%-28s %-28s batch %4d  %9.4f s/batch  %9.1f img/s", r.Model, r.Backend, b, r.Seconds, r.ImagesPS)
 		if ref != nil {
@@ -125,31 +134,46 @@ func benchOne(m, ref engine.Model, batch, iters int) (benchResult, error) {
 
 // benchModelPath returns MODEL, or a model made from --preset with random
 // weights: a checkpoint for gorgonia, an exported generator.onnx for onnx.
-func benchModelPath(c *cli.Context) (string, func(), error) {
+// refPath is the model --compare-cpu runs on the CPU provider: the same
+// file, or for --fp16 the float32 export of the same weights.
+func benchModelPath(c *cli.Context) (path, refPath string, cleanup func(), err error) {
+	fp16 := c.Bool("fp16")
 	if c.NArg() == 1 {
-		return c.Args().First(), func() {}, nil
+		if fp16 {
+			return "", "", nil, fmt.Errorf("--fp16 applies to --preset only: export MODEL with 'tgan export --fp16' and bench that file")
+		}
+		return c.Args().First(), c.Args().First(), func() {}, nil
 	}
 	cfg, err := model.Preset(c.String("preset"))
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
+	}
+	if fp16 && c.String("backend") != "onnx" {
+		return "", "", nil, fmt.Errorf("--fp16 needs --backend onnx")
 	}
 	dir, err := os.MkdirTemp("", "tgan-bench-")
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
+	cleanup = func() { os.RemoveAll(dir) }
 	rng := rand.New(rand.NewSource(1))
 	ck := &checkpoint.Checkpoint{Config: cfg, Gen: model.InitWeights(cfg.GParams(), rng)}
 	switch c.String("backend") {
 	case "gorgonia":
 		path := dir + "/bench.safetensors"
-		return path, cleanup, checkpoint.Save(path, ck)
+		return path, path, cleanup, checkpoint.Save(path, ck)
 	case "onnx":
-		_, err := exporter.Export(exporter.Source{Config: cfg, Gen: ck.Gen, FromGen: true}, dir, exporter.Options{Version: version})
-		return dir + "/" + exporter.GeneratorFile, cleanup, err
+		src := exporter.Source{Config: cfg, Gen: ck.Gen, FromGen: true}
+		path := dir + "/" + exporter.GeneratorFile
+		if _, err := exporter.Export(src, dir, exporter.Options{Version: version}); err != nil || !fp16 {
+			return path, path, cleanup, err
+		}
+		dir16 := dir + "/fp16"
+		_, err := exporter.Export(src, dir16, exporter.Options{Version: version, FP16: true})
+		return dir16 + "/" + exporter.GeneratorFile, path, cleanup, err
 	}
 	cleanup()
-	return "", nil, fmt.Errorf("--backend %q: want onnx or gorgonia", c.String("backend"))
+	return "", "", nil, fmt.Errorf("--backend %q: want onnx or gorgonia", c.String("backend"))
 }
 
 func parseInts(s string) ([]int, error) {
