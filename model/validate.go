@@ -26,6 +26,9 @@ func (c *Config) Validate() error {
 	if c.MLPRatio <= 0 {
 		add("mlp_ratio %d: must be positive", c.MLPRatio)
 	}
+	if c.validateLimits(add) {
+		return errors.New("invalid model config:\n  " + strings.Join(p, "\n  "))
+	}
 	c.validateGStages(add)
 	c.validateD(add)
 	for i, st := range c.MaskSchedule {
@@ -96,4 +99,42 @@ func (c *Config) validateD(add func(string, ...any)) {
 	default:
 		add("d_kind %q: want %q or %q", c.DKind, DViT, DScale2)
 	}
+}
+
+// Plausibility limits: far above every preset, low enough that a forged
+// config (in a checkpoint, ONNX metadata or YAML) cannot make tgan build
+// billions of parameters or overflow a shift.
+const (
+	maxStages = 8
+	maxDepth  = 1024
+	maxWidth  = 1 << 16 // latent_dim, g_dim, d_dim, heads, mlp_ratio
+	maxSide   = 4096    // image_size, bottom_width, d_patch
+)
+
+// validateLimits reports sizes beyond the limits above; it returns true
+// when one is found, since the other checks could then overflow.
+func (c *Config) validateLimits(add func(string, ...any)) bool {
+	bad := false
+	check := func(name string, v, limit int) {
+		if v > limit {
+			add("%s %d: larger than the limit %d", name, v, limit)
+			bad = true
+		}
+	}
+	check("latent_dim", c.LatentDim, maxWidth)
+	check("g_dim", c.GDim, maxWidth)
+	check("g_heads", c.GHeads, maxWidth)
+	check("mlp_ratio", c.MLPRatio, 64)
+	check("bottom_width", c.BottomWidth, maxSide)
+	check("image_size", c.ImageSize, maxSide)
+	check("number of g_depths stages", len(c.GDepths), maxStages)
+	for s, d := range c.GDepths {
+		check(fmt.Sprintf("g_depths[%d]", s), d, maxDepth)
+	}
+	check("d_dim", c.DDim, maxWidth)
+	check("d_depth", c.DDepth, maxDepth)
+	check("d_patch", c.DPatch, maxSide)
+	check("d_heads", c.DHeads, maxWidth)
+	check("mask_schedule entries", len(c.MaskSchedule), 1024)
+	return bad
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"image"
+	imagepng "image/png"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -34,6 +36,8 @@ func TestBadInputFromOutside(t *testing.T) {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	wrongZ := filepath.Join(tmp, "z.npy") // v1_small latents (32) for a model of latent 32, wrong count below
+	d := badDataInputs(t, tmp, noise)
+	out := func(name string) string { return filepath.Join(tmp, "runs", name) }
 	cases := []struct {
 		name string
 		args []string
@@ -49,8 +53,25 @@ func TestBadInputFromOutside(t *testing.T) {
 		{"images of another size", []string{"score", "--images", "../../testdata/golden/final_mid/images.npy", ckpt}, "images.npy"},
 		{"unknown preset", []string{"bench", "--preset", "huge"}, "unknown preset"},
 		{"cuda without a GPU", []string{"bench", "--preset", "tiny", "--provider", "cuda", "--batches", "1"}, "cuda"},
-		{"not yet built", []string{"eval"}, "not implemented yet"},
+		{"eval without a network", []string{"eval"}, "inception"},
 		{"serve without a model", []string{"serve"}, "MODEL"},
+		{"random npy as latents", []string{"infer", "--z", d.npy, ckpt}, "random.npy"},
+		{"random npz as latents", []string{"infer", "--z", d.npz, ckpt}, "random.npz"},
+		{"random npy as images", []string{"score", "--images", d.npy, ckpt}, "random.npy"},
+		{"negative n", []string{"infer", "-n", "-3", ckpt}, "--n -3"},
+		{"zero batch", []string{"infer", "--batch", "0", ckpt}, "--batch 0"},
+		{"missing onnx runtime", []string{"infer", "--ort-lib", "/nonexistent/libonnxruntime.so", "../../testdata/onnx/tiny_gen.onnx"}, "/nonexistent/libonnxruntime.so"},
+		{"train: truncated cifar batch", append(trainArgs(out("a")), "--dataset", "cifar10", "--data", d.truncCIFAR), "data_batch_1.bin: truncated"},
+		{"train: not a cifar batch", append(trainArgs(out("b")), "--dataset", "cifar10", "--data", d.labelCIFAR), "label"},
+		{"train: missing data folder", append(trainArgs(out("c")), "--dataset", "cifar10", "--data", filepath.Join(tmp, "no-such-dir")), "no-such-dir"},
+		{"train: random idx", append(trainArgs(out("d")), "--dataset", "fashion-mnist", "--data", random), "random.bin"},
+		{"train: corrupt image in folder", append(trainArgs(out("e")), "--dataset", "folder", "--data", d.folder), "broken.png"},
+		{"train: unknown dataset", append(trainArgs(out("f")), "--dataset", "imagenet"), "imagenet"},
+		{"train: unknown preset", []string{"train", "--preset", "huge", "--dataset", "cifar10", "--data", d.truncCIFAR, "--out", out("g"), "--steps", "1"}, "unknown preset"},
+		{"train: bad yaml", []string{"train", "--config", d.badYAML, "--dataset", "cifar10", "--data", d.truncCIFAR, "--out", out("h"), "--steps", "1"}, "bad.yaml"},
+		{"train: missing yaml", []string{"train", "--config", filepath.Join(tmp, "none.yaml"), "--dataset", "cifar10", "--data", d.truncCIFAR, "--out", out("i"), "--steps", "1"}, "none.yaml"},
+		{"train: negative batch", append(trainArgs(out("j")), "--dataset", "cifar10", "--data", d.truncCIFAR, "--batch", "-3"), "batch"},
+		{"train: resume of a missing run", []string{"train", "--resume", filepath.Join(tmp, "no-run"), "--steps", "3"}, "no-run"},
 	}
 	os.WriteFile(random+".onnx", noise, 0o644)
 	for _, c := range cases {
@@ -72,4 +93,55 @@ func TestBadInputFromOutside(t *testing.T) {
 			}
 		})
 	}
+}
+
+// badData holds the bad dataset and config files of the catalogue.
+type badData struct {
+	npy, npz   string // random bytes
+	truncCIFAR string // a folder whose data_batch_1.bin ends inside record 2
+	labelCIFAR string // a batch file whose first label is 200
+	folder     string // an image folder holding a PNG cut in half
+	badYAML    string // YAML that does not parse
+}
+
+func badDataInputs(t *testing.T, tmp string, noise []byte) badData {
+	t.Helper()
+	d := badData{
+		npy:        filepath.Join(tmp, "random.npy"),
+		npz:        filepath.Join(tmp, "random.npz"),
+		truncCIFAR: filepath.Join(tmp, "cifar-trunc"),
+		labelCIFAR: filepath.Join(tmp, "cifar-label", "data_batch_1.bin"),
+		folder:     filepath.Join(tmp, "images"),
+		badYAML:    filepath.Join(tmp, "bad.yaml"),
+	}
+	const record = 1 + 3*32*32
+	label := make([]byte, 2*record)
+	label[0] = 200
+	var png bytes.Buffer
+	img := image.NewGray(image.Rect(0, 0, 16, 16))
+	if err := imagepng.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		d.npy: noise, d.npz: noise,
+		filepath.Join(d.truncCIFAR, "data_batch_1.bin"): make([]byte, record+record/2),
+		d.labelCIFAR:                          label,
+		filepath.Join(d.folder, "ok.png"):     png.Bytes(),
+		filepath.Join(d.folder, "broken.png"): png.Bytes()[:png.Len()/2],
+		d.badYAML:                             []byte("version: v1\ng_depths: [1, 2\n  latent_dim: :\n"),
+	}
+	for path, b := range files {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// trainArgs starts a one-step tiny run in out; the caller adds the dataset.
+func trainArgs(out string) []string {
+	return []string{"train", "--preset", "tiny", "--out", out, "--steps", "1", "--batch", "2"}
 }

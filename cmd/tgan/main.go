@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -15,7 +16,7 @@ const version = "0.1.0"
 
 func main() {
 	if err := newApp().Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "tgan:", err)
+		fmt.Fprintln(os.Stderr, "tgan:", oneLine(err))
 		os.Exit(1)
 	}
 }
@@ -33,12 +34,21 @@ func newApp() *cli.App {
 			inferCommand(),
 			scoreCommand(),
 			evalCommand(),
+			statsCommand(),
+			fidCommand(),
 			serveCommand(),
 			benchCommand(),
 		},
 		// Errors are printed once, as one line, by main: no usage dump, no stack.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+}
+
+// oneLine folds a multi-line error (model.Config.Validate lists every
+// problem on its own line) into the single line the CLI promises.
+func oneLine(err error) string {
+	msg := strings.ReplaceAll(err.Error(), ":\n  ", ": ")
+	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n  ", "; ")), " ")
 }
 
 // notYet is the action of commands whose issue has not landed: it fails

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand"
@@ -231,7 +232,7 @@ func TestLoadErrors(t *testing.T) {
 			writeRaw(t, p, c, func(m map[string]*model.Tensor, _ map[string]string) {
 				m["gen.blocks.0.attn.qkv.weight"] = &model.Tensor{Shape: []int{2, 3}, F32: make([]float32, 6)}
 			})
-		}, `tensor "gen.blocks.0.attn.qkv.weight" has shape [2 3], the config needs [384 128]`},
+		}, fmt.Sprintf(`tensor "gen.blocks.0.attn.qkv.weight" has shape [2 3], the config needs [%d %d]`, 3*c.Config.GDim, c.Config.GDim)},
 		"missing key": {func(p string) {
 			writeRaw(t, p, c, func(m map[string]*model.Tensor, _ map[string]string) { delete(m, "dis.head.bias") })
 		}, `missing tensor "dis.head.bias"`},

@@ -224,8 +224,9 @@ func decode(e entry, data []byte) (*model.Tensor, error) {
 	}
 	n := int64(1)
 	for _, d := range e.Shape {
-		if d < 0 || d > math.MaxInt32 {
-			return nil, fmt.Errorf("bad shape %v", e.Shape)
+		// n stays at most the data size, so n*d cannot overflow.
+		if d < 0 || d > math.MaxInt32 || (d > 0 && n > int64(len(data))/int64(d)) {
+			return nil, fmt.Errorf("bad shape %v for %d bytes of data", e.Shape, len(data))
 		}
 		n *= int64(d)
 	}

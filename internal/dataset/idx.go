@@ -14,6 +14,10 @@ import (
 // idxUbyte is the IDX element type code of unsigned bytes.
 const idxUbyte = 0x08
 
+// maxIDXSide bounds the rows and columns an IDX header may declare, so that
+// a forged header cannot make the reader allocate a huge image buffer.
+const maxIDXSide = 4096
+
 // IDXImages is the training image file name of MNIST and Fashion-MNIST.
 const IDXImages = "train-images-idx3-ubyte"
 
@@ -92,7 +96,7 @@ func readIDX(r io.Reader, name string, size int) (*Memory, error) {
 	n := int(binary.BigEndian.Uint32(head[4:]))
 	h := int(binary.BigEndian.Uint32(head[8:]))
 	w := int(binary.BigEndian.Uint32(head[12:]))
-	if n == 0 || h == 0 || w == 0 || h > 1<<14 || w > 1<<14 || int64(n)*int64(h)*int64(w) > 1<<34 {
+	if n == 0 || h == 0 || w == 0 || h > maxIDXSide || w > maxIDXSide || int64(n)*int64(h)*int64(w) > 1<<34 {
 		return nil, fmt.Errorf("implausible dims %dx%dx%d", n, h, w)
 	}
 	return readIDXPixels(r, name, n, h, w, size)

@@ -116,6 +116,23 @@ func (m *gorgoniaModel) Run(in []float32, batch int) ([]float32, error) {
 	if len(in) != batch*m.InSize() {
 		return nil, fmt.Errorf("%s input: %d values for batch %d, want %d", m.network, len(in), batch, batch*m.InSize())
 	}
+	// Nets are built for power-of-two batch sizes and smaller batches are
+	// zero-padded: a server sees every size from 1 to its max batch, and
+	// one compiled net per size would hold that many copies of the
+	// activations.
+	size := 1
+	for size < batch {
+		size *= 2
+	}
+	if size > batch {
+		padded := make([]float32, size*m.InSize())
+		copy(padded, in)
+		out, err := m.Run(padded, size)
+		if err != nil {
+			return nil, err
+		}
+		return out[:batch*m.OutSize()], nil
+	}
 	net, ok := m.nets[batch]
 	if !ok {
 		var err error

@@ -5,6 +5,7 @@ import (
 	"image"
 	_ "image/jpeg" // register JPEG for LoadImage
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -58,13 +59,27 @@ func SaveEach(dir string, first int, imgs ...image.Image) error {
 	return nil
 }
 
-// LoadImage decodes a PNG or JPEG file.
+// MaxPixels bounds the width x height LoadImage accepts (64 Mpixel), so a
+// forged header cannot make the decoder allocate gigabytes.
+const MaxPixels = 1 << 26
+
+// LoadImage decodes a PNG or JPEG file of at most MaxPixels pixels.
 func LoadImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("imageio: %w", err)
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("imageio: decode %s: %w", path, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxPixels/cfg.Height {
+		return nil, fmt.Errorf("imageio: decode %s: %dx%d pixels: empty or larger than %d pixels", path, cfg.Width, cfg.Height, MaxPixels)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("imageio: %w", err)
+	}
 	img, _, err := image.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("imageio: decode %s: %w", path, err)

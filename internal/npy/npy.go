@@ -286,27 +286,47 @@ func eofAsTruncated(err error) error {
 	return err
 }
 
-// readData reads the elements described by h.
+// maxElements bounds the element count a header may declare (16 GiB of
+// float32), so that a forged shape fails with an error instead of
+// overflowing.
+const maxElements = 1 << 32
+
+// elements is the product of shape, or false when it exceeds maxElements.
+func elements(shape []int) (int, bool) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > maxElements/d) {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
+}
+
+// readData reads the elements described by h. The slices grow as data
+// arrives, so a header that promises more than the stream holds costs no
+// more memory than the stream.
 func readData(r io.Reader, h header) (*Array, error) {
 	a := &Array{Shape: h.shape}
-	n := a.Len()
+	n, ok := elements(h.shape)
+	if !ok {
+		return nil, fmt.Errorf("shape %v is implausibly large", h.shape)
+	}
 	size := 8
 	if h.descr == "<f4" {
 		size = 4
 	}
-	if n > 1<<34/size {
-		return nil, fmt.Errorf("shape %v is implausibly large", h.shape)
-	}
+	const chunk = 1 << 14
+	first := min(n, chunk)
 	switch h.descr {
 	case "<f4":
-		a.F32 = make([]float32, n)
+		a.F32 = make([]float32, 0, first)
 	case "<f8":
-		a.F64 = make([]float64, n)
+		a.F64 = make([]float64, 0, first)
 	default:
-		a.I64 = make([]int64, n)
+		a.I64 = make([]int64, 0, first)
 	}
-	const chunk = 1 << 14
-	buf := make([]byte, chunk*size)
+	buf := make([]byte, first*size)
 	for start := 0; start < n; start += chunk {
 		end := min(start+chunk, n)
 		b := buf[:(end-start)*size]
@@ -316,15 +336,14 @@ func readData(r io.Reader, h header) (*Array, error) {
 			}
 			return nil, err
 		}
-		for i := start; i < end; i++ {
-			o := (i - start) * size
+		for o := 0; o < len(b); o += size {
 			switch {
 			case a.F32 != nil:
-				a.F32[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[o:]))
+				a.F32 = append(a.F32, math.Float32frombits(binary.LittleEndian.Uint32(b[o:])))
 			case a.F64 != nil:
-				a.F64[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[o:]))
+				a.F64 = append(a.F64, math.Float64frombits(binary.LittleEndian.Uint64(b[o:])))
 			default:
-				a.I64[i] = int64(binary.LittleEndian.Uint64(b[o:]))
+				a.I64 = append(a.I64, int64(binary.LittleEndian.Uint64(b[o:])))
 			}
 		}
 	}
