@@ -34,8 +34,6 @@ func newApp() *cli.App {
 			inferCommand(),
 			scoreCommand(),
 			evalCommand(),
-			statsCommand(),
-			fidCommand(),
 			serveCommand(),
 			benchCommand(),
 		},
