@@ -15,7 +15,8 @@ import (
 const version = "0.1.0"
 
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
+	app := newApp()
+	if err := app.Run(flagsFirst(app, os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, "tgan:", oneLine(err))
 		os.Exit(1)
 	}
@@ -34,6 +35,8 @@ func newApp() *cli.App {
 			inferCommand(),
 			scoreCommand(),
 			evalCommand(),
+			statsCommand(),
+			fidCommand(),
 			serveCommand(),
 			benchCommand(),
 		},
@@ -47,12 +50,4 @@ func newApp() *cli.App {
 func oneLine(err error) string {
 	msg := strings.ReplaceAll(err.Error(), ":\n  ", ": ")
 	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n  ", "; ")), " ")
-}
-
-// notYet is the action of commands whose issue has not landed: it fails
-// loudly instead of pretending.
-func notYet(name string) cli.ActionFunc {
-	return func(*cli.Context) error {
-		return fmt.Errorf("%s: not implemented yet", name)
-	}
 }

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/tgan-dev/tgan/internal/metrics"
+	"github.com/tgan-dev/tgan/runtime"
+	"github.com/urfave/cli/v2"
+)
+
+func evalCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "eval",
+		Usage:     "FID, KID and Inception Score of a model (or a dataset) with an Inception ONNX network",
+		ArgsUsage: "MODEL (a checkpoint or generator.onnx; or --dataset KIND)",
+		Description: "tgan eval generator.onnx --inception inception.onnx --ref cifar10.npz --n 50000 --metrics fid,kid,is --json eval.json\n\n" +
+			"--ref is a statistics .npz from tgan stats (or TTUR / pytorch-fid: mu and sigma only, enough for FID;\n" +
+			"KID needs the reference features that tgan stats stores). Metrics print on stdout and go to --json.\n" +
+			protocolDoc + " See tools/inception/README.md for the network.",
+		Flags:  append(append(sourceFlags(), inceptionFlags()...), evalFlags()...),
+		Action: runEval,
+	}
+}
+
+func evalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "ref", Usage: "reference statistics `FILE` (.npz) for fid and kid"},
+		&cli.StringFlag{Name: "metrics", Value: "fid,kid,is", Usage: "comma-separated: fid, kid, is"},
+		&cli.StringFlag{Name: "json", Usage: "write the metrics to this `FILE`"},
+		&cli.StringFlag{Name: "save-stats", Usage: "also write the generated images' statistics (with features) to this .npz"},
+		&cli.IntFlag{Name: "kid-subsets", Value: 100, Usage: "KID: number of random subsets"},
+		&cli.IntFlag{Name: "kid-subset-size", Value: 1000, Usage: "KID: feature vectors per set and subset (capped at the smaller set)"},
+		&cli.Uint64Flag{Name: "kid-seed", Usage: "KID: seed of the subset draws"},
+		&cli.IntFlag{Name: "is-splits", Value: 10, Usage: "IS: number of consecutive splits"},
+	}
+}
+
+// inceptionFlags name the feature network and how images are fed to it.
+func inceptionFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "inception", Required: true, Usage: "feature network `FILE` (.onnx): input [B, 3, H, W], outputs pool and logits (tools/inception/README.md)"},
+		&cli.StringFlag{Name: "pool-output", Value: "pool", Usage: "name of the pooled-feature output (FID, KID)"},
+		&cli.StringFlag{Name: "logits-output", Value: "logits", Usage: "name of the logits output (IS)"},
+		&cli.IntFlag{Name: "input-size", Usage: "resize images to this side before the network (0: the network's fixed input size, else the images' own)"},
+		&cli.StringFlag{Name: "input-range", Value: string(metrics.Unit), Usage: "pixel range fed to the network: 0,1 (p/255), -1,1 or 0,255"},
+		&cli.IntFlag{Name: "batch", Value: 50, Usage: "images per forward pass (generator and network)"},
+	}, runtimeFlags()...)
+}
+
+// evalResult is what --json writes.
+type evalResult struct {
+	Source        string   `json:"source"`
+	N             int      `json:"n"`
+	Inception     string   `json:"inception"`
+	Ref           string   `json:"ref,omitempty"`
+	FID           *float64 `json:"fid,omitempty"`
+	KIDMean       *float64 `json:"kid_mean,omitempty"`
+	KIDStd        *float64 `json:"kid_std,omitempty"`
+	KIDSubsets    int      `json:"kid_subsets,omitempty"`
+	KIDSubsetSize int      `json:"kid_subset_size,omitempty"`
+	ISMean        *float64 `json:"is_mean,omitempty"`
+	ISStd         *float64 `json:"is_std,omitempty"`
+	ISSplits      int      `json:"is_splits,omitempty"`
+}
+
+func runEval(c *cli.Context) error {
+	want, err := parseMetrics(c.String("metrics"))
+	if err != nil {
+		return err
+	}
+	var ref *metrics.Stats
+	if want["fid"] || want["kid"] {
+		if c.String("ref") == "" {
+			return errors.New("--ref STATS.npz is required for fid and kid (make it with tgan stats)")
+		}
+		if ref, err = metrics.ReadStats(c.String("ref")); err != nil {
+			return err
+		}
+		if want["kid"] && ref.Features == nil {
+			return fmt.Errorf("kid: %s has no features (TTUR / pytorch-fid files hold only mu and sigma): make it with tgan stats, or use --metrics fid,is", c.String("ref"))
+		}
+	}
+	net, done, err := openNetwork(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	src, err := openSource(c)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	f, err := extract(c, net, src)
+	if err != nil {
+		return err
+	}
+	res := evalResult{Source: src.what, N: f.N, Inception: c.String("inception"), Ref: c.String("ref")}
+	var gen *metrics.Stats
+	if want["fid"] || c.String("save-stats") != "" {
+		if gen, err = metrics.Compute(f.Pool, f.N, f.PoolDim); err != nil {
+			return err
+		}
+	}
+	if p := c.String("save-stats"); p != "" {
+		if err := gen.Write(p, true); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", p)
+	}
+	if want["fid"] {
+		v, err := metrics.FrechetDistance(gen, ref)
+		if err != nil {
+			return err
+		}
+		res.FID = &v
+		fmt.Fprintf(c.App.Writer, "fid: %.10g\n", v)
+	}
+	if want["kid"] {
+		opt := metrics.KIDOptions{Subsets: c.Int("kid-subsets"), SubsetSize: c.Int("kid-subset-size"), Seed: c.Uint64("kid-seed")}
+		if opt.Subsets <= 0 || opt.SubsetSize <= 1 {
+			return fmt.Errorf("kid: --kid-subsets %d --kid-subset-size %d: want positive counts and a size of at least 2", opt.Subsets, opt.SubsetSize)
+		}
+		if ref.Dim() != f.PoolDim {
+			return fmt.Errorf("kid: reference features are %d-d, the network gives %d-d", ref.Dim(), f.PoolDim)
+		}
+		mean, std, err := metrics.KID(f.Pool, f.N, ref.Features, len(ref.Features)/ref.Dim(), f.PoolDim, opt)
+		if err != nil {
+			return err
+		}
+		res.KIDMean, res.KIDStd = &mean, &std
+		res.KIDSubsets, res.KIDSubsetSize = opt.Subsets, min(opt.SubsetSize, f.N, len(ref.Features)/ref.Dim())
+		fmt.Fprintf(c.App.Writer, "kid: %.10g (std %.6g)\n", mean, std)
+	}
+	if want["is"] {
+		mean, std, err := metrics.InceptionScore(f.Logits, f.N, f.Classes, c.Int("is-splits"))
+		if err != nil {
+			return err
+		}
+		res.ISMean, res.ISStd, res.ISSplits = &mean, &std, c.Int("is-splits")
+		fmt.Fprintf(c.App.Writer, "is: %.10g (std %.6g)\n", mean, std)
+	}
+	if p := c.String("json"); p != "" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write --json: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", p)
+	}
+	return nil
+}
+
+// parseMetrics parses --metrics into a set of fid, kid, is.
+func parseMetrics(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, m := range strings.Split(s, ",") {
+		m = strings.ToLower(strings.TrimSpace(m))
+		if !slices.Contains([]string{"fid", "kid", "is"}, m) {
+			return nil, fmt.Errorf("--metrics: unknown metric %q (want fid, kid, is)", m)
+		}
+		out[m] = true
+	}
+	return out, nil
+}
+
+// openNetwork opens the --inception ONNX file on the chosen provider; done
+// closes it.
+func openNetwork(c *cli.Context) (*metrics.Network, func() error, error) {
+	opts, err := engineOptions(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	rng, err := metrics.ParseRange(c.String("input-range"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("--input-range: %w", err)
+	}
+	env, err := runtime.Open(opts.Runtime)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := env.OpenModel(c.String("inception"))
+	if err != nil {
+		env.Close()
+		return nil, nil, err
+	}
+	net, err := metrics.NewNetwork(m, metrics.NetworkOptions{
+		Pool: c.String("pool-output"), Logits: c.String("logits-output"),
+		InputSize: c.Int("input-size"), Range: rng,
+	})
+	if err != nil {
+		env.Close()
+		return nil, nil, err
+	}
+	if r := m.FallbackReason(); r != "" {
+		fmt.Fprintf(os.Stderr, "provider auto: CUDA unavailable, inception on CPU: %s\n", r)
+	}
+	o := net.Options()
+	size := "the images' own size"
+	if o.InputSize > 0 {
+		size = fmt.Sprintf("%dx%d", o.InputSize, o.InputSize)
+	}
+	fmt.Fprintf(os.Stderr, "inception: %s on %s, input RGB %s in [%s], outputs %s, %s\n",
+		c.String("inception"), m.Provider(), size, o.Range, o.Pool, o.Logits)
+	return net, env.Close, nil
+}
+
+// extract runs every image of src through net, batch at a time, with a
+// progress bar on stderr.
+func extract(c *cli.Context, net *metrics.Network, src *imageSource) (*metrics.Features, error) {
+	batch := c.Int("batch")
+	if batch <= 0 {
+		return nil, fmt.Errorf("--batch %d: must be positive", batch)
+	}
+	var bar *progressbar.ProgressBar
+	if src.n > batch {
+		bar = progressbar.NewOptions(src.n, progressbar.OptionSetDescription("features"),
+			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("img"), progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
+	}
+	progress := func(done int) {
+		if bar != nil {
+			bar.Set(done)
+		}
+	}
+	return net.Extract(c.Context, src.n, src.size, batch, src.fill, progress)
+}
