@@ -3,8 +3,9 @@ package onnx
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/tgan-dev/tgan/internal/atomicfile"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -123,68 +124,11 @@ func Metadata(mp *ModelProto) map[string]string {
 	return md
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory that is synced and then renamed over path, so readers never see
-// a partial file. The file mode is 0644.
+// WriteFileAtomic writes data to path through internal/atomicfile (a synced
+// temporary file renamed over path), so readers never see a partial file.
 func WriteFileAtomic(path string, data []byte) error {
-	w := atomicWriter{path: path}
-	w.create()
-	w.write(data)
-	w.commit()
-	return w.err
-}
-
-// atomicWriter keeps the first error (image/png style): after a failed step
-// the later ones do nothing, and the temporary file is removed.
-type atomicWriter struct {
-	path string
-	f    *os.File
-	err  error
-}
-
-func (w *atomicWriter) create() {
-	if w.err != nil {
-		return
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("onnx: write %s: %w", path, err)
 	}
-	dir, base := filepath.Split(w.path)
-	if dir == "" {
-		dir = "."
-	}
-	w.f, w.err = os.CreateTemp(dir, "."+base+".tmp-*")
-	if w.err == nil {
-		w.err = w.f.Chmod(0o644)
-	}
-}
-
-func (w *atomicWriter) write(b []byte) {
-	if w.err != nil {
-		return
-	}
-	_, w.err = w.f.Write(b)
-}
-
-func (w *atomicWriter) commit() {
-	if w.f == nil {
-		w.wrap()
-		return
-	}
-	if w.err == nil {
-		w.err = w.f.Sync()
-	}
-	if err := w.f.Close(); w.err == nil {
-		w.err = err
-	}
-	if w.err == nil {
-		w.err = os.Rename(w.f.Name(), w.path)
-	}
-	if w.err != nil {
-		os.Remove(w.f.Name())
-	}
-	w.wrap()
-}
-
-func (w *atomicWriter) wrap() {
-	if w.err != nil {
-		w.err = fmt.Errorf("onnx: write %s: %w", w.path, w.err)
-	}
+	return nil
 }

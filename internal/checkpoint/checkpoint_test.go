@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/nlpodyssey/safetensors"
+	"github.com/tgan-dev/tgan/internal/atomicfile"
 	"github.com/tgan-dev/tgan/model"
 )
 
@@ -166,7 +167,7 @@ func TestAtomicWrite(t *testing.T) {
 	}
 	before, _ := os.ReadFile(path)
 	// A write that fails half-way leaves the old file and no temporary file.
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		w.Write(before[:len(before)/2])
 		return errors.New("disk full")
 	})

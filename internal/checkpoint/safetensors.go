@@ -10,8 +10,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/tgan-dev/tgan/internal/atomicfile"
 
 	"github.com/tgan-dev/tgan/model"
 )
@@ -63,7 +64,7 @@ func WriteTensors(path string, tensors map[string]*model.Tensor, meta map[string
 	// Pad with spaces so the data starts 8-byte aligned, as the reference
 	// implementation does.
 	js = append(js, bytes.Repeat([]byte{' '}, (8-len(js)%8)%8)...)
-	err = writeAtomic(path, func(w io.Writer) error {
+	err = atomicfile.Write(path, func(w io.Writer) error {
 		if err := binary.Write(w, binary.LittleEndian, uint64(len(js))); err != nil {
 			return err
 		}
@@ -91,45 +92,6 @@ func checkTensor(t *model.Tensor) error {
 		return errors.New("needs exactly one of F32 and I64")
 	case t.F32 != nil && len(t.F32) != t.Len(), t.I64 != nil && len(t.I64) != t.Len():
 		return fmt.Errorf("shape %v does not match its %d elements", t.Shape, max(len(t.F32), len(t.I64)))
-	}
-	return nil
-}
-
-// writeAtomic writes through a synced temporary file renamed over path.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes 0600 files
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, e := os.Open(dir); e == nil { // make the rename durable (best effort)
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

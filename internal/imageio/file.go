@@ -8,32 +8,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/tgan-dev/tgan/internal/atomicfile"
 )
 
 // SavePNG encodes img as PNG at path atomically: it writes a temporary file
 // in the same directory and renames it over path, so readers never see a
 // partial file.
-func SavePNG(path string, img image.Image) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("imageio: save %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = png.Encode(tmp, img); err != nil {
-		return fmt.Errorf("imageio: encode %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("imageio: save %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("imageio: save %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+func SavePNG(path string, img image.Image) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return fmt.Errorf("imageio: save %s: %w", path, err)
 	}
 	return nil

@@ -9,7 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/tgan-dev/tgan/internal/atomicfile"
 )
 
 // Array is an n-dimensional array in C (row-major) order. Exactly one of
@@ -126,39 +127,6 @@ func Write(path string, a *Array) error {
 		return fmt.Errorf("npy %s: %w", path, err)
 	}
 	return writeAtomic(path, func(w io.Writer) error { return Encode(w, a) })
-}
-
-// writeAtomic writes through a temporary file in path's folder, syncs it and
-// renames it over path; on any error the temporary file is removed.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("npy %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("npy %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes 0600 files
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 const magic = "\x93NUMPY"
@@ -348,4 +316,12 @@ func readData(r io.Reader, h header) (*Array, error) {
 		}
 	}
 	return a, nil
+}
+
+// writeAtomic writes path through atomicfile, naming the file in errors.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	if err := atomicfile.Write(path, write); err != nil {
+		return fmt.Errorf("npy %s: %w", path, err)
+	}
+	return nil
 }
