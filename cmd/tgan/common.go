@@ -35,6 +35,21 @@ func engineOptions(c *cli.Context) (engine.Options, error) {
 	}, nil
 }
 
+// openModel opens path for network n with the command's runtime flags and
+// reports the backend on stderr. The caller closes the model.
+func openModel(c *cli.Context, path string, n engine.Network) (engine.Model, error) {
+	opts, err := engineOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	m, err := engine.Open(path, n, opts)
+	if err != nil {
+		return nil, err
+	}
+	reportBackend(m)
+	return m, nil
+}
+
 // reportBackend tells the user what runs the model, and why auto fell back.
 func reportBackend(m engine.Model) {
 	fmt.Fprintf(os.Stderr, "backend: %s\n", m.Backend())

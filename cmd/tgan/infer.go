@@ -38,16 +38,11 @@ func runInfer(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts, err := engineOptions(c)
-	if err != nil {
-		return err
-	}
-	m, err := engine.Open(path, engine.Generator, opts)
+	m, err := openModel(c, path, engine.Generator)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	reportBackend(m)
 	cfg := m.Config()
 	z, n, err := latents(c, cfg.LatentDim)
 	if err != nil {

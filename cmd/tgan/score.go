@@ -28,16 +28,11 @@ func runScore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts, err := engineOptions(c)
-	if err != nil {
-		return err
-	}
-	m, err := engine.Open(path, engine.Discriminator, opts)
+	m, err := openModel(c, path, engine.Discriminator)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	reportBackend(m)
 	imgPath := c.String("images")
 	images, shape, err := npy.ReadFloat32(imgPath)
 	if err != nil {

@@ -54,16 +54,11 @@ func runServe(c *cli.Context) error {
 	} else if wait < 0 {
 		return fmt.Errorf("--batch-wait %v: must not be negative", wait)
 	}
-	opts, err := engineOptions(c)
-	if err != nil {
-		return err
-	}
-	m, err := engine.Open(path, engine.Generator, opts)
+	m, err := openModel(c, path, engine.Generator)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	reportBackend(m)
 	srv, err := serve.New(m, serve.Config{
 		MaxBatch: c.Int("max-batch"), BatchWait: wait, Queue: c.Int("queue"), Timeout: c.Duration("timeout"),
 		Log: log.New(os.Stderr, "", log.LstdFlags),
