@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -56,9 +57,14 @@ type Run struct {
 	Progress io.Writer
 	// Log receives one-line messages (checkpoints, interruption; nil: none).
 	Log io.Writer
+	// Plain replaces the progress bar with a plain line every PlainEvery G
+	// steps (default 10), for logs that are not terminals.
+	Plain      bool
+	PlainEvery int
 
 	acc     statsAcc
 	lastRow time.Time
+	lock    *os.File
 }
 
 // NewRun starts a fresh run in dir (created; it must not hold a run yet).
@@ -69,11 +75,17 @@ func NewRun(dir string, info RunInfo, t *Trainer) (*Run, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	r := &Run{Dir: dir, Info: info.defaults(), Trainer: t}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{Dir: dir, Info: info.defaults(), Trainer: t, lock: lock}
 	if err := r.writeConfig(); err != nil {
+		r.Close()
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, MetricsFile), nil, 0o644); err != nil {
+		r.Close()
 		return nil, err
 	}
 	return r, nil
@@ -96,6 +108,16 @@ func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a run folder with a checkpoint: %w", dir, err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			lock.Close()
+		}
+	}()
 	ck, err := checkpoint.Load(filepath.Join(dir, string(trimLine(name))))
 	if err != nil {
 		return nil, err
@@ -112,8 +134,12 @@ func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Dir: dir, Info: info.defaults(), Trainer: t}
-	return r, r.truncateMetrics()
+	r := &Run{Dir: dir, Info: info.defaults(), Trainer: t, lock: lock}
+	if err := r.truncateMetrics(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return r, nil
 }
 
 func trimLine(b []byte) []byte {
@@ -130,7 +156,7 @@ func (r *Run) Train(ctx context.Context, steps int) error {
 	t := r.Trainer
 	var bar *progressbar.ProgressBar
 	start := t.GSteps
-	if r.Progress != nil {
+	if r.Progress != nil && !r.Plain {
 		// The bar counts this session's G steps, so that rate and ETA are right after a resume.
 		bar = progressbar.NewOptions(max(steps-start, 0), progressbar.OptionSetWriter(r.Progress),
 			progressbar.OptionSetDescription("train"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
@@ -138,9 +164,13 @@ func (r *Run) Train(ctx context.Context, steps int) error {
 			progressbar.OptionThrottle(500*time.Millisecond), progressbar.OptionShowElapsedTimeOnFinish())
 	}
 	r.lastRow = time.Now()
+	began := r.lastRow
 	saved := -1
 	for t.GSteps < steps {
 		if err := ctx.Err(); err != nil {
+			if bar != nil {
+				fmt.Fprintln(r.Progress) // end the bar's line
+			}
 			if serr := r.Save(); serr != nil {
 				return errors.Join(err, serr)
 			}
@@ -161,6 +191,13 @@ func (r *Run) Train(ctx context.Context, steps int) error {
 		if err := r.writeMetrics(st); err != nil {
 			return err
 		}
+		if r.Plain && r.Progress != nil && (t.GSteps%max(r.PlainEvery, 1) == 0 || t.GSteps == steps) {
+			done := float64(t.GSteps - start)
+			el := time.Since(began)
+			eta := time.Duration(float64(el) / done * float64(steps-t.GSteps)).Round(time.Second)
+			fmt.Fprintf(r.Progress, "step %d/%d  D %.4f  G %.4f  GP %.4f  %.2f G steps/s  ETA %v\n",
+				t.GSteps, steps, st.DLoss, st.GLoss, st.GP, done/el.Seconds(), eta)
+		}
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("step %d D %.3f G %.3f", t.GSteps, st.DLoss, st.GLoss))
 			_ = bar.Set(t.GSteps - start)
@@ -168,6 +205,9 @@ func (r *Run) Train(ctx context.Context, steps int) error {
 		if t.GSteps%r.Info.CheckpointEvery == 0 || t.GSteps == steps {
 			if err := r.Save(); err != nil {
 				return err
+			}
+			if r.Plain {
+				r.logf("saved %s", CheckpointName(t.GSteps))
 			}
 			saved = t.GSteps
 		}
@@ -277,7 +317,10 @@ func writeAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err = f.Write(data); err == nil {
+	if err = f.Chmod(0o644); err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -395,3 +438,28 @@ func ReadMetrics(path string) ([]Metric, error) {
 }
 
 func renameOver(tmp, path string) error { return os.Rename(tmp, path) }
+
+// lockDir takes an exclusive advisory lock on dir/.lock until the returned
+// file is closed (the kernel drops it when the process dies, even by
+// SIGKILL), so that two trainers never write one run folder.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s is in use by another tgan train process", dir)
+	}
+	return f, nil
+}
+
+// Close releases the run folder's lock.
+func (r *Run) Close() error {
+	if r.lock == nil {
+		return nil
+	}
+	err := r.lock.Close()
+	r.lock = nil
+	return err
+}

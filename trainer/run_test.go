@@ -68,6 +68,10 @@ func TestResumeEqualsStraightRun(t *testing.T) {
 	if err := rb.Train(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := OpenRun(b, openSynth); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("a second trainer on a locked run folder: got %v", err)
+	}
+	rb.Close()
 	rb2, err := OpenRun(b, openSynth)
 	if err != nil {
 		t.Fatal(err)

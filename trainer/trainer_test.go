@@ -2,9 +2,6 @@ package trainer
 
 import (
 	"testing"
-	"time"
-
-	"github.com/tgan-dev/tgan/model"
 )
 
 func TestStepsRun(t *testing.T) {
@@ -31,21 +28,32 @@ func TestStepsRun(t *testing.T) {
 	}
 }
 
-func TestTinyStepTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing")
-	}
-	cfg, _ := model.Preset("tiny")
-	tr, err := New(cfg, Options{Seed: 1}, newSynth(64, cfg.ImageSize))
+// TestEMA: the final schedule's first update copies G; the v1 beta mixes.
+func TestEMA(t *testing.T) {
+	cfg := microConfig(t)
+	o := microOptions()
+	o.EMABeta = -1
+	tr, err := New(cfg, o, newSynth(10, cfg.ImageSize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 6; i++ {
-		start := time.Now()
-		st, err := tr.Step()
-		if err != nil {
-			t.Fatal(err)
+	if _, err := tr.Step(); err != nil {
+		t.Fatal(err)
+	}
+	if d, at := maxDiff(tr.Gen, tr.AvgGen); d != 0 {
+		t.Errorf("final schedule: EMA after the first G step differs from G by %g (%s)", d, at)
+	}
+	o.EMABeta = 0.9
+	tr, _ = New(cfg, o, newSynth(10, cfg.ImageSize))
+	before := tr.AvgGen.Clone()
+	if _, err := tr.Step(); err != nil {
+		t.Fatal(err)
+	}
+	name := "l1.weight"
+	for i, g := range tr.Gen[name].F32[:10] {
+		want := 0.9*before[name].F32[i] + 0.1*g
+		if d := tr.AvgGen[name].F32[i] - want; d > 1e-7 || d < -1e-7 {
+			t.Fatalf("fixed beta: ema %g, want %g", tr.AvgGen[name].F32[i], want)
 		}
-		t.Logf("iter %d g=%v %v d=%.4f gp=%.4f", i, st.GStepped, time.Since(start), st.DLoss, st.GP)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tgan-dev/tgan/trainer"
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
 )
 
 func trainCommand() *cli.Command {
@@ -70,13 +71,21 @@ func runTrain(c *cli.Context) error {
 			}
 		}
 		run, err = trainer.OpenRun(dir, openDataset)
+		if err == nil && c.IsSet("checkpoint-every") {
+			run.Info.CheckpointEvery = c.Int("checkpoint-every")
+		}
+		if err == nil && c.IsSet("keep") {
+			run.Info.Keep = c.Int("keep")
+		}
 	} else {
 		run, err = newRun(c)
 	}
 	if err != nil {
 		return err
 	}
+	defer run.Close()
 	run.Progress, run.Log = os.Stderr, os.Stderr
+	run.Plain, run.PlainEvery = !term.IsTerminal(int(os.Stderr.Fd())), 10
 	t := run.Trainer
 	fmt.Fprintf(os.Stderr, "training %s: G step %d -> %d, loss %s, batches G %d / D %d, n_critic %d\n",
 		run.Dir, t.GSteps, c.Int("steps"), t.Opts.Loss, t.Opts.GenBatch, t.Opts.DisBatch, t.Opts.NCritic)
@@ -141,7 +150,7 @@ func modelConfig(c *cli.Context) (*model.Config, trainer.Options, error) {
 		return nil, opts, errors.New("give --preset or --config, not both")
 	case preset != "":
 		cfg, err := model.Preset(preset)
-		return cfg, opts, err
+		return cfg, trainer.PresetOptions(preset), err
 	case file == "":
 		return nil, opts, errors.New("--preset NAME or --config FILE.yaml is required")
 	}
