@@ -1,8 +1,10 @@
 package trainer
 
 import (
+	"io"
 	"path/filepath"
 
+	"github.com/tgan-dev/tgan/internal/atomicfile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -39,9 +41,9 @@ func PlotLosses(rows []Metric, path string) error {
 	); err != nil {
 		return err
 	}
-	tmp := path + ".tmp.png"
-	if err := p.Save(8*vg.Inch, 4*vg.Inch, tmp); err != nil {
+	img, err := p.WriterTo(8*vg.Inch, 4*vg.Inch, "png")
+	if err != nil {
 		return err
 	}
-	return renameOver(tmp, path)
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := img.WriteTo(w); return err })
 }

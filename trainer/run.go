@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/tgan-dev/tgan/internal/atomicfile"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/dataset"
 	"github.com/tgan-dev/tgan/internal/imageio"
@@ -118,6 +119,7 @@ func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, erro
 			lock.Close()
 		}
 	}()
+	removeStaleTemps(dir)
 	ck, err := checkpoint.Load(filepath.Join(dir, string(trimLine(name))))
 	if err != nil {
 		return nil, err
@@ -152,9 +154,14 @@ func trimLine(b []byte) []byte {
 // Train runs until the Trainer has done steps G steps, ctx is cancelled
 // (a checkpoint is saved, then ctx's error returned), or a loss turns
 // non-finite (no checkpoint is written; the last good one stays).
-func (r *Run) Train(ctx context.Context, steps int) error {
+func (r *Run) Train(ctx context.Context, steps int) (err error) {
 	t := r.Trainer
 	var bar *progressbar.ProgressBar
+	defer func() {
+		if err != nil && bar != nil && ctx.Err() == nil {
+			fmt.Fprintln(r.Progress) // end the bar's line before the error is printed
+		}
+	}()
 	start := t.GSteps
 	if r.Progress != nil && !r.Plain {
 		// The bar counts this session's G steps, so that rate and ETA are right after a resume.
@@ -246,7 +253,7 @@ func (r *Run) Save() error {
 	if err := checkpoint.Save(filepath.Join(r.Dir, name), ck); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(r.Dir, LatestFile), []byte(name+"\n")); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(r.Dir, LatestFile), []byte(name+"\n")); err != nil {
 		return err
 	}
 	if err := r.prune(); err != nil {
@@ -308,31 +315,7 @@ func (r *Run) writeConfig() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(r.Dir, ConfigFile), b)
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.WriteBytes(filepath.Join(r.Dir, ConfigFile), b)
 }
 
 // truncateMetrics drops metric rows after the resumed step (written by
@@ -349,7 +332,7 @@ func (r *Run) truncateMetrics() error {
 			buf = append(append(buf, b...), '\n')
 		}
 	}
-	return writeAtomic(filepath.Join(r.Dir, MetricsFile), buf)
+	return atomicfile.WriteBytes(filepath.Join(r.Dir, MetricsFile), buf)
 }
 
 // Metric is one line of metrics.jsonl: the G step's numbers and the means
@@ -437,7 +420,15 @@ func ReadMetrics(path string) ([]Metric, error) {
 	return rows, sc.Err()
 }
 
-func renameOver(tmp, path string) error { return os.Rename(tmp, path) }
+// removeStaleTemps deletes the temporary files of writes that a crash (or
+// SIGKILL) interrupted: atomicfile names them ".NAME.tmp*". Only called with
+// the run folder's lock held, so no live writer owns them.
+func removeStaleTemps(dir string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*"))
+	for _, f := range stale {
+		os.Remove(f)
+	}
+}
 
 // lockDir takes an exclusive advisory lock on dir/.lock until the returned
 // file is closed (the kernel drops it when the process dies, even by

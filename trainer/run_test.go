@@ -152,3 +152,27 @@ func TestCancelSaves(t *testing.T) {
 		t.Fatal("no checkpoint")
 	}
 }
+
+// TestResumeRemovesStaleTemps: a write killed half-way leaves a temporary
+// file; the next resume of the run deletes it (it would otherwise leak a
+// checkpoint's worth of disk per crash).
+func TestResumeRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	r := newTestRun(t, dir, 1)
+	if err := r.Train(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	stale := filepath.Join(dir, ".ckpt-2.safetensors.tmp123")
+	if err := os.WriteFile(stale, []byte("half a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := OpenRun(dir, openSynth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temporary file still there: %v", err)
+	}
+}

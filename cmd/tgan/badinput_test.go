@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tgan-dev/tgan/model"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestBadInputFromOutside runs the real binary on bad inputs and checks the
@@ -71,6 +74,8 @@ func TestBadInputFromOutside(t *testing.T) {
 		{"train: bad yaml", []string{"train", "--config", d.badYAML, "--dataset", "cifar10", "--data", d.truncCIFAR, "--out", out("h"), "--steps", "1"}, "bad.yaml"},
 		{"train: missing yaml", []string{"train", "--config", filepath.Join(tmp, "none.yaml"), "--dataset", "cifar10", "--data", d.truncCIFAR, "--out", out("i"), "--steps", "1"}, "none.yaml"},
 		{"train: negative batch", append(trainArgs(out("j")), "--dataset", "cifar10", "--data", d.truncCIFAR, "--batch", "-3"), "batch"},
+		{"train: negative steps", []string{"train", "--preset", "tiny", "--dataset", "cifar10", "--data", d.truncCIFAR, "--out", out("k"), "--steps", "-1"}, "--steps -1"},
+		{"train: invalid yaml values", []string{"train", "--config", d.invalidYAML, "--dataset", "cifar10", "--data", d.truncCIFAR, "--out", out("l"), "--steps", "1"}, "latent_dim -4"},
 		{"train: resume of a missing run", []string{"train", "--resume", filepath.Join(tmp, "no-run"), "--steps", "3"}, "no-run"},
 	}
 	os.WriteFile(random+".onnx", noise, 0o644)
@@ -97,22 +102,24 @@ func TestBadInputFromOutside(t *testing.T) {
 
 // badData holds the bad dataset and config files of the catalogue.
 type badData struct {
-	npy, npz   string // random bytes
-	truncCIFAR string // a folder whose data_batch_1.bin ends inside record 2
-	labelCIFAR string // a batch file whose first label is 200
-	folder     string // an image folder holding a PNG cut in half
-	badYAML    string // YAML that does not parse
+	npy, npz    string // random bytes
+	truncCIFAR  string // a folder whose data_batch_1.bin ends inside record 2
+	labelCIFAR  string // a batch file whose first label is 200
+	folder      string // an image folder holding a PNG cut in half
+	badYAML     string // YAML that does not parse
+	invalidYAML string // YAML that parses into an invalid config
 }
 
 func badDataInputs(t *testing.T, tmp string, noise []byte) badData {
 	t.Helper()
 	d := badData{
-		npy:        filepath.Join(tmp, "random.npy"),
-		npz:        filepath.Join(tmp, "random.npz"),
-		truncCIFAR: filepath.Join(tmp, "cifar-trunc"),
-		labelCIFAR: filepath.Join(tmp, "cifar-label", "data_batch_1.bin"),
-		folder:     filepath.Join(tmp, "images"),
-		badYAML:    filepath.Join(tmp, "bad.yaml"),
+		npy:         filepath.Join(tmp, "random.npy"),
+		npz:         filepath.Join(tmp, "random.npz"),
+		truncCIFAR:  filepath.Join(tmp, "cifar-trunc"),
+		labelCIFAR:  filepath.Join(tmp, "cifar-label", "data_batch_1.bin"),
+		folder:      filepath.Join(tmp, "images"),
+		badYAML:     filepath.Join(tmp, "bad.yaml"),
+		invalidYAML: filepath.Join(tmp, "invalid.yaml"),
 	}
 	const record = 1 + 3*32*32
 	label := make([]byte, 2*record)
@@ -129,6 +136,7 @@ func badDataInputs(t *testing.T, tmp string, noise []byte) badData {
 		filepath.Join(d.folder, "ok.png"):     png.Bytes(),
 		filepath.Join(d.folder, "broken.png"): png.Bytes()[:png.Len()/2],
 		d.badYAML:                             []byte("version: v1\ng_depths: [1, 2\n  latent_dim: :\n"),
+		d.invalidYAML:                         invalidConfigYAML(t),
 	}
 	for path, b := range files {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -144,4 +152,19 @@ func badDataInputs(t *testing.T, tmp string, noise []byte) badData {
 // trainArgs starts a one-step tiny run in out; the caller adds the dataset.
 func trainArgs(out string) []string {
 	return []string{"train", "--preset", "tiny", "--out", out, "--steps", "1", "--batch", "2"}
+}
+
+// invalidConfigYAML is the tiny preset with two invalid values: its error
+// lists both, and the CLI must still print one line.
+func invalidConfigYAML(t *testing.T) []byte {
+	cfg, err := model.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.LatentDim, cfg.DPatch = -4, 5
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -60,6 +60,9 @@ func kindList() string {
 }
 
 func runTrain(c *cli.Context) error {
+	if n := c.Int("steps"); n <= 0 {
+		return fmt.Errorf("--steps %d: must be positive (the total number of G steps to reach)", n)
+	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var run *trainer.Run
