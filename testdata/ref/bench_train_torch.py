@@ -1,0 +1,54 @@
+"""Time one official training iteration in PyTorch (a D step with the WGAN-GP-eps
+penalty by double backprop, then a G step; n_critic 1, D and G batch equal, Adam,
+clipping to norm 5) with the reference modules, as the anchor for
+`go test -run - -bench Iteration ./trainer` (BENCHMARKS.md).
+
+  /usr/bin/python3 testdata/ref/bench_train_torch.py --preset s --batch 4
+"""
+import argparse, os, sys, time
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import transgan_ref  # noqa: E402
+from bench_torch import PRESETS  # noqa: E402
+
+
+def iteration(G, D, optG, optD, B, latent):
+    x = torch.rand(B, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        fake = G(torch.randn(B, latent))
+    d_real, d_fake = D(x), D(fake)
+    a = torch.rand(B, 1, 1, 1)
+    xhat = (a * x + (1 - a) * fake).requires_grad_(True)
+    g, = torch.autograd.grad(D(xhat).sum(), xhat, create_graph=True)
+    gp = ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    loss = -d_real.mean() + d_fake.mean() + 10 * gp + 1e-3 * d_real.mean() ** 2
+    optD.zero_grad(); loss.backward()
+    torch.nn.utils.clip_grad_norm_(D.parameters(), 5.0); optD.step()
+    loss_g = -D(G(torch.randn(B, latent))).mean()
+    optG.zero_grad(); loss_g.backward()
+    torch.nn.utils.clip_grad_norm_(G.parameters(), 5.0); optG.step()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--preset", default="s", choices=sorted(PRESETS))
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--iters", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    cfg = dict(PRESETS[a.preset], image_size=32, d_kind="vit", d_dim=384, d_depth=7, d_patch=4)
+    G, D = transgan_ref.build(cfg)
+    optG = torch.optim.Adam(G.parameters(), 1e-4, betas=(0, 0.99))
+    optD = torch.optim.Adam(D.parameters(), 1e-4, betas=(0, 0.99))
+    iteration(G, D, optG, optD, a.batch, cfg["latent_dim"])  # warm-up
+    start = time.perf_counter()
+    for _ in range(a.iters):
+        iteration(G, D, optG, optD, a.batch, cfg["latent_dim"])
+    sec = (time.perf_counter() - start) / a.iters
+    print(f"preset {a.preset} pytorch {torch.__version__} batch {a.batch}: {sec:.3f} s/iter")
+
+
+if __name__ == "__main__":
+    main()
