@@ -1,3 +1,5 @@
+//go:build noblas
+
 package gmodel
 
 import (

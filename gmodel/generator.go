@@ -2,6 +2,7 @@ package gmodel
 
 import (
 	"fmt"
+
 	G "gorgonia.org/gorgonia"
 
 	"github.com/tgan-dev/tgan/model"

@@ -2,7 +2,6 @@ package gmodel
 
 import (
 	"fmt"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -26,12 +25,6 @@ func geluN(order int, x *G.Node, g ...*G.Node) *G.Node {
 	}
 	op := &geluOp{opBase: opBase{id: fmt.Sprintf("tganGELU(%d)", order), inDims: dims, outDims: x.Dims()}, order: order}
 	return G.Must(G.ApplyOp(op, append([]*G.Node{x}, g...)...))
-}
-
-// geluDeriv returns gelu'(v) and gelu”(v).
-func geluDeriv(v float64) (d1, d2 float64) {
-	pdf := math.Exp(-0.5*v*v) / math.Sqrt(2*math.Pi)
-	return 0.5*(1+math.Erf(v/math.Sqrt2)) + v*pdf, pdf * (2 - v*v)
 }
 
 func (o *geluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return shapeOf(in[0]), nil }

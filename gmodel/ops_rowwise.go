@@ -69,8 +69,6 @@ func (o *rowOp) Do(vals ...G.Value) (G.Value, error) {
 		for r := lo; r < hi; r++ {
 			s := r * n
 			switch o.kind {
-			case rowSoftmax:
-				softmaxRow(out[s:s+n], a[s:s+n])
 			case rowSoftmaxGrad:
 				softmaxGradRow(out[s:s+n], a[s:s+n], b[s:s+n])
 			case rowNormalize:
@@ -107,23 +105,6 @@ func (o *rowOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		return G.Nodes{newRowOp(rowNormalizeGradX, in[0], in[1], grad), newRowOp(rowNormalizeGrad, in[0], grad)}, nil
 	}
 	return nil, fmt.Errorf("%s: second derivative not implemented", o.id)
-}
-
-func softmaxRow(dst, x []float32) {
-	m := x[0]
-	for _, v := range x {
-		m = max(m, v)
-	}
-	var sum float64
-	for i, v := range x {
-		e := expNeg(v - m)
-		dst[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for i := range dst {
-		dst[i] *= inv
-	}
 }
 
 // softmaxGradRow: dx = y * (dy - <y, dy>).
@@ -213,22 +194,4 @@ func normalizeGradXRow(dst, x, g, u []float32) {
 		d := -a*xh/n - bigU*(float64(g[k])-gm-m*xh)/n - m*(float64(u[k])-um-mu*xh) + m*bigU*xh/n
 		dst[k] = float32(d * inv * inv)
 	}
-}
-
-// expNeg is exp(x) for x <= 0 in float32 (softmax after subtracting the row
-// maximum), about 2 ulp accurate: x = n*ln2 + r with |r| <= ln2/2, e^r by a
-// degree-6 Taylor polynomial, 2^n by exponent bits. Four times faster than
-// math.Exp on float64, and softmax is the largest non-BLAS cost of attention.
-func expNeg(x float32) float32 {
-	if x < -87 {
-		return 0
-	}
-	t := x*1.44269504088896341 + 0.5
-	n := float32(int32(t)) // truncation; floor for negative t below
-	if n > t {
-		n--
-	}
-	r := x - n*0.693359375 + n*2.12194440e-4 // ln2 split in two for accuracy
-	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
