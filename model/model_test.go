@@ -5,15 +5,6 @@ import (
 	"testing"
 )
 
-func count(ps []Param) (n int) {
-	for _, p := range ps {
-		if !p.Buffer {
-			n += p.Size()
-		}
-	}
-	return n
-}
-
 func TestPresetsValidate(t *testing.T) {
 	for _, name := range PresetNames() {
 		c, err := Preset(name)

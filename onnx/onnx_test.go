@@ -91,7 +91,9 @@ func TestGraphErrors(t *testing.T) {
 
 func TestConstantsShared(t *testing.T) {
 	g := NewGraph("c")
-	if g.Int64s(1, 2) != g.Int64s(1, 2) || g.Float(1) != g.Float(1) || g.Int64s(1, 2) == g.Int64s(2, 1) {
+	first, again, other := g.Int64s(1, 2), g.Int64s(1, 2), g.Int64s(2, 1)
+	one, oneAgain := g.Float(1), g.Float(1)
+	if first != again || one != oneAgain || first == other {
 		t.Error("equal constants must share one initializer, different ones must not")
 	}
 	if g.Int64(0) == g.Int64s(0) {

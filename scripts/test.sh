@@ -12,6 +12,9 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== go vet"
 go vet ./...
+echo "== staticcheck"
+go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+"$(go env GOPATH)/bin/staticcheck" ./...
 echo "== go test"
 go test -count=1 -timeout 40m ./...
 echo "== pure-Go build (no OpenBLAS, no C kernels): build and the network tests"
