@@ -18,6 +18,12 @@
 // every D input; its exact transpose carries gradients back to G and, as a
 // custom graph op, into the penalty.
 //
+// Options.SRWeight > 0 adds the v1 paper's multi-task co-training (never in
+// the official code; tgan's design is described in sr.go): one more G graph
+// starts from the real batch box-averaged to the bottom resolution, embedded
+// per pixel by sr_embed (3 -> g_dim) in place of l1(z), and its weighted MSE
+// to the real batch is added to every G step's loss.
+//
 // Every random draw of an iteration comes from a source seeded by (seed,
 // iteration), and the data loader's cursor is three integers, so a run
 // stopped and resumed from a checkpoint computes the same weights as an

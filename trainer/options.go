@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/tgan-dev/tgan/internal/augment"
@@ -52,6 +53,10 @@ type Options struct {
 	// this many iterations instead of a pass over the dataset (small demos).
 	MaskEpochSteps int   `json:"mask_epoch_steps,omitempty" yaml:"mask_epoch_steps,omitempty"`
 	Seed           int64 `json:"seed" yaml:"seed"`
+	// SRWeight > 0 turns on the v1 paper's multi-task co-training: G also
+	// super-resolves the real batch from its bottom-resolution version, and
+	// SRWeight times that MSE joins the G loss (sr.go). 0 (default): off.
+	SRWeight float64 `json:"sr_weight,omitempty" yaml:"sr_weight,omitempty"`
 }
 
 // Defaults returns o with zero fields replaced by the official values for
@@ -118,6 +123,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("ema_beta must be below 1 (negative: warm-up schedule)")
 	case o.Samples < 1:
 		return fmt.Errorf("samples must be positive")
+	case !(o.SRWeight >= 0) || math.IsInf(o.SRWeight, 0):
+		return fmt.Errorf("sr_weight must be finite and >= 0 (0: no multi-task co-training), got %v", o.SRWeight)
 	}
 	if _, err := augment.ParsePolicy(o.Augment); err != nil {
 		return err

@@ -202,8 +202,12 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 			done := float64(t.GSteps - start)
 			el := time.Since(began)
 			eta := time.Duration(float64(el) / done * float64(steps-t.GSteps)).Round(time.Second)
-			fmt.Fprintf(r.Progress, "step %d/%d  D %.4f  G %.4f  GP %.4f  %.2f G steps/s  ETA %v\n",
-				t.GSteps, steps, st.DLoss, st.GLoss, st.GP, done/el.Seconds(), eta)
+			sr := ""
+			if t.srNet != nil {
+				sr = fmt.Sprintf("  SR %.4f", st.SRLoss)
+			}
+			fmt.Fprintf(r.Progress, "step %d/%d  D %.4f  G %.4f  GP %.4f%s  %.2f G steps/s  ETA %v\n",
+				t.GSteps, steps, st.DLoss, st.GLoss, st.GP, sr, done/el.Seconds(), eta)
 		}
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("step %d D %.3f G %.3f", t.GSteps, st.DLoss, st.GLoss))
@@ -353,6 +357,8 @@ type Metric struct {
 	LRD         float64 `json:"lr_d"`
 	ImagesPerS  float64 `json:"images_per_s"` // real + generated images through D per second
 	Time        string  `json:"time"`
+	// SRLoss is MT-CT's unweighted SR MSE (absent when the option is off).
+	SRLoss float64 `json:"sr_loss,omitempty"`
 }
 
 // statsAcc averages the D numbers of the iterations between two G steps.
@@ -383,6 +389,7 @@ func (r *Run) writeMetrics(st Stats) error {
 		GStep: st.GStep, Iter: st.Iter, Epoch: st.Epoch, DLoss: a.dLoss / n, GLoss: st.GLoss, GP: a.gp / n,
 		Wasserstein: a.w / n, DReal: a.dReal / n, DFake: a.dFake / n, DGradNorm: a.dNorm / n, GGradNorm: st.GGradNorm,
 		LRG: t.Opts.LRG, LRD: t.Opts.LRD, ImagesPerS: imgs / now.Sub(r.lastRow).Seconds(), Time: now.UTC().Format(time.RFC3339),
+		SRLoss: st.SRLoss,
 	}
 	*a = statsAcc{}
 	r.lastRow = now

@@ -27,12 +27,17 @@ type State struct {
 	AdamGStep int           `json:"adam_g_step"`
 	AdamDStep int           `json:"adam_d_step"`
 	Loader    dataset.State `json:"loader"`
+	// AdamSR is the step count of MT-CT's sr_embed optimizer (absent when off).
+	AdamSR int `json:"adam_sr_step,omitempty"`
 }
 
 // Checkpoint returns the whole training state as a checkpoint. Its tensors
 // alias the Trainer's: save it before the next Step.
 func (t *Trainer) Checkpoint() *checkpoint.Checkpoint {
 	st := State{Options: t.Opts, Iter: t.Iter, GSteps: t.GSteps, AdamGStep: t.OptG.Step, AdamDStep: t.OptD.Step}
+	if t.OptSR != nil {
+		st.AdamSR = t.OptSR.Step
+	}
 	if t.Loader != nil {
 		st.Loader = t.Loader.State()
 	}
@@ -51,6 +56,7 @@ func (t *Trainer) Checkpoint() *checkpoint.Checkpoint {
 			extra[optPrefix+net+".v."+name] = &model.Tensor{Shape: shape, F32: a.V[name]}
 		}
 	}
+	t.saveSR(extra)
 	return &checkpoint.Checkpoint{
 		Config: t.Config, Gen: t.Gen, AvgGen: t.AvgGen, Dis: t.Dis, Extra: extra,
 		Meta: map[string]string{MetaState: string(js)},
@@ -93,6 +99,12 @@ func Resume(ck *checkpoint.Checkpoint, src dataset.Source) (*Trainer, error) {
 			copy(a.V[name], v.F32)
 		}
 	}
+	if t.OptSR != nil {
+		t.OptSR.Step = st.AdamSR
+		if err := t.loadSR(ck, true); err != nil {
+			return nil, err
+		}
+	}
 	if t.Loader != nil {
 		if err := t.Loader.Restore(st.Loader); err != nil {
 			return nil, err
@@ -104,6 +116,7 @@ func Resume(ck *checkpoint.Checkpoint, src dataset.Source) (*Trainer, error) {
 // LoadWeights copies the networks present in ck (Gen, AvgGen, Dis) into
 // the Trainer's weights (the graphs keep working on the same tensors). A
 // missing AvgGen starts as a copy of Gen. Optimizer state is untouched.
+// With MT-CT on, ck's sr_embed is taken when it has one.
 func (t *Trainer) LoadWeights(ck *checkpoint.Checkpoint) error {
 	if ck.Config.JSON() != t.Config.JSON() {
 		return fmt.Errorf("checkpoint config %s differs from the training config %s", ck.Config.JSON(), t.Config.JSON())
@@ -127,7 +140,7 @@ func (t *Trainer) LoadWeights(ck *checkpoint.Checkpoint) error {
 			copy(d.I64, s.I64)
 		}
 	}
-	return nil
+	return t.loadSR(ck, false)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -30,6 +30,10 @@ type Trainer struct {
 	GSteps int   // G steps done
 	Loader *dataset.Loader
 	FixedZ []float32 // [Opts.Samples, latent]: the z of every sample grid
+	// SR holds sr_embed, the MT-CT task's tensors, and OptSR their Adam
+	// (both nil unless Opts.SRWeight > 0; sr.go).
+	SR    model.Weights
+	OptSR *Adam
 
 	policy  augment.Policy
 	real    []float32
@@ -48,6 +52,12 @@ type Trainer struct {
 	// gradients of each step ("dis", "gen").
 	alpha     []float32
 	gradsHook func(net string, grads map[string][]float32)
+
+	// MT-CT (sr.go; zero unless Opts.SRWeight > 0).
+	srNet    *gradNet             // G's SR path, batch DisBatch, cost = SRWeight * MSE
+	srTarget []float32            // the real batch the SR loss compares with
+	srl      float64              // filled by the SR loss op (unweighted MSE)
+	srGrads  map[string][]float32 // sr_embed's gradients of the G step
 }
 
 // dStats are the D-step numbers that the loss op records.
@@ -67,6 +77,7 @@ type Stats struct {
 	GStepped    bool    `json:"-"`
 	GLoss       float64 `json:"g_loss,omitempty"`
 	GGradNorm   float64 `json:"g_grad_norm,omitempty"`
+	SRLoss      float64 `json:"sr_loss,omitempty"` // MT-CT: unweighted MSE of the SR task
 }
 
 // New returns a Trainer with fresh weights (the official initialisation,
@@ -99,6 +110,9 @@ func New(cfg *model.Config, opts Options, src dataset.Source) (*Trainer, error) 
 	}
 	t.OptG = NewAdam(opts.LRG, opts.Beta1, opts.Beta2, opts.AdamEps, t.Gen, t.gTrain.names)
 	t.OptD = NewAdam(opts.LRD, opts.Beta1, opts.Beta2, opts.AdamEps, t.Dis, t.dTrain.names)
+	if err := t.initSR(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -249,10 +263,13 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 		if zg == nil {
 			zg = randn(rng, o.GenBatch*t.Config.LatentDim)
 		}
-		if err := t.gStep(zg, &st); err != nil {
+		if err := t.gStep(zg, real, &st); err != nil {
 			return st, err
 		}
 		t.OptG.Update(t.Gen, t.gGrads)
+		if t.OptSR != nil {
+			t.OptSR.Update(t.SR, t.srGrads)
+		}
 		t.updateEMA()
 		t.GSteps++
 	}
@@ -286,20 +303,34 @@ func (t *Trainer) penalty(real, fake []float32, rng *rand.Rand) (float64, map[st
 	return float64(denseData(t.pen.cost.Value())[0]), t.pen.paramGrads(), nil
 }
 
-// gStep computes the (clipped) G gradients for z into t.gGrads.
-func (t *Trainer) gStep(z []float32, st *Stats) error {
+// gStep computes the (clipped) G gradients for z into t.gGrads; with MT-CT
+// on, the SR task on the real batch adds its gradients (sr_embed's go to
+// t.srGrads) before the joint clipping.
+func (t *Trainer) gStep(z, real []float32, st *Stats) error {
 	t.gTrain.setInput(z)
 	if err := t.gTrain.run(); err != nil {
 		return fmt.Errorf("G step: %w", err)
 	}
 	t.gGrads = t.gTrain.paramGrads()
 	st.GLoss = t.gl
-	st.GGradNorm = clipGrads(t.gGrads, t.Opts.ClipNorm)
+	all := t.gGrads
+	if t.srNet != nil {
+		sl, sg, err := t.srStep(real, st.Epoch)
+		if err != nil {
+			return err
+		}
+		st.SRLoss = sl
+		all = t.addSRGrads(sg)
+	}
+	st.GGradNorm = clipGrads(all, t.Opts.ClipNorm)
 	if t.gradsHook != nil {
-		t.gradsHook("gen", t.gGrads)
+		t.gradsHook("gen", all)
 	}
 	if !finite(st.GLoss) || !finite(st.GGradNorm) {
 		return fmt.Errorf("iteration %d: G loss %v, gradient norm %v: %w", t.Iter, st.GLoss, st.GGradNorm, ErrNonFinite)
+	}
+	if !finite(st.SRLoss) {
+		return fmt.Errorf("iteration %d: SR loss %v: %w", t.Iter, st.SRLoss, ErrNonFinite)
 	}
 	st.GStepped = true
 	return nil

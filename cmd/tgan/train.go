@@ -46,6 +46,7 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "mask-epoch-steps", Usage: "v1 mask schedule: count an epoch as this many iterations (default: dataset passes)"},
 			&cli.IntFlag{Name: "samples", Usage: "images in each sample grid (default 64)"},
 			&cli.StringFlag{Name: "init", Usage: "start from the weights of `CKPT` (a tgan checkpoint; fresh optimizer)"},
+			&cli.Float64Flag{Name: "sr-weight", Usage: fmt.Sprintf("v1 multi-task co-training: weight `W` of the auxiliary super-resolution MSE added to the G loss (0: off; the paper gives no value, %g is tgan's suggestion)", trainer.DefaultSRWeight)},
 		},
 		Action: runTrain,
 	}
@@ -68,7 +69,7 @@ func runTrain(c *cli.Context) error {
 	var run *trainer.Run
 	var err error
 	if dir := c.String("resume"); dir != "" {
-		for _, f := range []string{"preset", "config", "out", "dataset", "init"} {
+		for _, f := range []string{"preset", "config", "out", "dataset", "init", "sr-weight"} {
 			if c.IsSet(f) {
 				return fmt.Errorf("--resume continues a run as it was configured: drop --%s", f)
 			}
@@ -92,6 +93,9 @@ func runTrain(c *cli.Context) error {
 	t := run.Trainer
 	fmt.Fprintf(os.Stderr, "training %s: G step %d -> %d, loss %s, batches G %d / D %d, n_critic %d\n",
 		run.Dir, t.GSteps, c.Int("steps"), t.Opts.Loss, t.Opts.GenBatch, t.Opts.DisBatch, t.Opts.NCritic)
+	if t.Opts.SRWeight > 0 {
+		fmt.Fprintf(os.Stderr, "multi-task co-training: super-resolution loss weight %g\n", t.Opts.SRWeight)
+	}
 	err = run.Train(ctx, c.Int("steps"))
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(os.Stderr, "stopped: resume with tgan train --resume %s --steps %d\n", run.Dir, c.Int("steps"))
@@ -210,5 +214,8 @@ func flagOptions(c *cli.Context, o *trainer.Options) {
 	}
 	if c.IsSet("ema-beta") {
 		o.EMABeta = c.Float64("ema-beta")
+	}
+	if c.IsSet("sr-weight") {
+		o.SRWeight = c.Float64("sr-weight")
 	}
 }
