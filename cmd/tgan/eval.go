@@ -86,21 +86,11 @@ func runEval(c *cli.Context) error {
 			return fmt.Errorf("kid: %s has no features (TTUR / pytorch-fid files hold only mu and sigma): make it with tgan stats, or use --metrics fid,is", c.String("ref"))
 		}
 	}
-	net, done, err := openNetwork(c)
+	f, what, err := sourceFeatures(c)
 	if err != nil {
 		return err
 	}
-	defer done()
-	src, err := openSource(c)
-	if err != nil {
-		return err
-	}
-	defer src.close()
-	f, err := extract(c, net, src)
-	if err != nil {
-		return err
-	}
-	res := evalResult{Source: src.what, N: f.N, Inception: c.String("inception"), Ref: c.String("ref")}
+	res := evalResult{Source: what, N: f.N, Inception: c.String("inception"), Ref: c.String("ref")}
 	var gen *metrics.Stats
 	if want["fid"] || c.String("save-stats") != "" {
 		if gen, err = metrics.Compute(f.Pool, f.N, f.PoolDim); err != nil {
@@ -214,6 +204,24 @@ func openNetwork(c *cli.Context) (*metrics.Network, func() error, error) {
 
 // extract runs every image of src through net, batch at a time, with a
 // progress bar on stderr.
+// sourceFeatures opens the Inception network and the image source named by
+// c's flags and extracts the features of every image; it also returns a
+// description of the source.
+func sourceFeatures(c *cli.Context) (*metrics.Features, string, error) {
+	net, done, err := openNetwork(c)
+	if err != nil {
+		return nil, "", err
+	}
+	defer done()
+	src, err := openSource(c)
+	if err != nil {
+		return nil, "", err
+	}
+	defer src.close()
+	f, err := extract(c, net, src)
+	return f, src.what, err
+}
+
 func extract(c *cli.Context, net *metrics.Network, src *imageSource) (*metrics.Features, error) {
 	batch := c.Int("batch")
 	if batch <= 0 {

@@ -55,17 +55,7 @@ func sourceFlags() []cli.Flag {
 }
 
 func runStats(c *cli.Context) error {
-	net, done, err := openNetwork(c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	src, err := openSource(c)
-	if err != nil {
-		return err
-	}
-	defer src.close()
-	f, err := extract(c, net, src)
+	f, what, err := sourceFeatures(c)
 	if err != nil {
 		return err
 	}
@@ -77,7 +67,7 @@ func runStats(c *cli.Context) error {
 	if err := st.Write(out, c.Bool("features")); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s: %d images of %s, %d-d features\n", out, f.N, src.what, f.PoolDim)
+	fmt.Fprintf(os.Stderr, "wrote %s: %d images of %s, %d-d features\n", out, f.N, what, f.PoolDim)
 	return nil
 }
 
