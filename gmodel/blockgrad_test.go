@@ -1,11 +1,11 @@
 package gmodel
 
 import (
-	"math"
 	"math/rand"
 	"sort"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/fdcheck"
 	"github.com/tgan-dev/tgan/model"
 	G "gorgonia.org/gorgonia"
 )
@@ -89,24 +89,15 @@ func checkBlockGrad(t *testing.T, blk model.Block, masked bool, batch, tokens in
 		return float64(loss.Value().Data().(float32))
 	}
 	run()
-	sym := make([][]float32, len(grads))
-	for i, g := range grads {
-		sym[i] = append([]float32(nil), f32(g.Value())...)
+	fdcheck.Check(t, gradInputs(wrt, grads), run, fdcheck.Options{Samples: 7})
+}
+
+// gradInputs pairs each node's live values with its symbolic gradient
+// (copied: the next run overwrites the gradient nodes).
+func gradInputs(wrt, grads G.Nodes) []fdcheck.Input {
+	in := make([]fdcheck.Input, len(wrt))
+	for i, n := range wrt {
+		in[i] = fdcheck.Input{Name: n.Name(), Values: f32(n.Value()), Grad: append([]float32(nil), f32(grads[i].Value())...)}
 	}
-	const eps = 1e-2
-	for i, node := range wrt {
-		v := f32(node.Value())
-		for j := 0; j < len(v); j += 1 + len(v)/7 {
-			old := v[j]
-			v[j] = old + eps
-			up := run()
-			v[j] = old - eps
-			down := run()
-			v[j] = old
-			num := (up - down) / (2 * eps)
-			if d := math.Abs(num - float64(sym[i][j])); d > 3e-2*math.Max(1, math.Abs(num)) {
-				t.Errorf("d/d %s[%d]: symbolic %.5f, finite differences %.5f", node.Name(), j, sym[i][j], num)
-			}
-		}
-	}
+	return in
 }

@@ -1,10 +1,10 @@
 package gmodel
 
 import (
-	"math"
 	"math/rand"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/fdcheck"
 	"github.com/tgan-dev/tgan/model"
 	G "gorgonia.org/gorgonia"
 )
@@ -74,24 +74,5 @@ func checkPenaltyGrad(t *testing.T, cfg *model.Config) {
 		return float64(penalty.Value().Data().(float32))
 	}
 	run()
-	sym := make([][]float32, len(grads))
-	for i, g := range grads {
-		sym[i] = append([]float32(nil), f32(g.Value())...)
-	}
-	const eps = 3e-3
-	for i, node := range wrt {
-		v := f32(node.Value())
-		for j := 0; j < len(v); j += 1 + len(v)/5 {
-			old := v[j]
-			v[j] = old + eps
-			up := run()
-			v[j] = old - eps
-			down := run()
-			v[j] = old
-			num := (up - down) / (2 * eps)
-			if diff := math.Abs(num - float64(sym[i][j])); diff > 3e-2*math.Max(0.05, math.Abs(num)) {
-				t.Errorf("d penalty / d %s[%d]: symbolic %.5f, finite differences %.5f", names[i], j, sym[i][j], num)
-			}
-		}
-	}
+	fdcheck.Check(t, gradInputs(wrt, grads), run, fdcheck.Options{Eps: 3e-3, Floor: 0.05, Samples: 5})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/augment"
+	"github.com/tgan-dev/tgan/internal/fdcheck"
 	"github.com/tgan-dev/tgan/model"
 )
 
@@ -64,24 +65,11 @@ func checkPenalty(t *testing.T, cfg *model.Config) {
 	if base == 0 {
 		t.Fatal("penalty is zero")
 	}
-	const eps = 1e-2
-	checked := 0
-	for _, name := range pen.names {
-		v := w[name].F32
-		for j := 0; j < len(v); j += 1 + len(v)/3 {
-			old := v[j]
-			v[j] = old + eps
-			up := run()
-			v[j] = old - eps
-			down := run()
-			v[j] = old
-			num := (up - down) / (2 * eps)
-			if d := math.Abs(num - float64(sym[name][j])); d > 3e-2*math.Max(1, math.Abs(num)) {
-				t.Errorf("d penalty / d %s[%d]: symbolic %.5f, finite differences %.5f", name, j, sym[name][j], num)
-			}
-			checked++
-		}
+	inputs := make([]fdcheck.Input, len(pen.names))
+	for i, name := range pen.names {
+		inputs[i] = fdcheck.Input{Name: name, Values: w[name].F32, Grad: sym[name]}
 	}
+	checked := fdcheck.Check(t, inputs, run, fdcheck.Options{Samples: 3})
 	t.Logf("penalty %.4f, %d derivatives checked over %d tensors", base, checked, len(pen.names))
 }
 
