@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/dataset"
 	"github.com/tgan-dev/tgan/model"
@@ -174,5 +175,37 @@ func TestResumeRemovesStaleTemps(t *testing.T) {
 	defer r2.Close()
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale temporary file still there: %v", err)
+	}
+}
+
+// TestSamplesInChunks: the sample grid is generated sampleChunk images at a
+// time (bounded memory) and equals one forward pass over all of FixedZ.
+func TestSamplesInChunks(t *testing.T) {
+	cfg := microConfig(t)
+	o := microOptions()
+	o.Samples = sampleChunk + 3 // a partial last chunk
+	tr, err := New(cfg, o, newSynth(7, cfg.ImageSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.Samples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gmodel.BuildGenerator(cfg, tr.AvgGen, o.Samples, gmodel.Inference())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := g.Forward(tr.FixedZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d values, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if d := got[i] - want[i]; d > 1e-5 || d < -1e-5 {
+			t.Fatalf("value %d: %g, want %g", i, got[i], want[i])
+		}
 	}
 }

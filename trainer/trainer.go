@@ -357,17 +357,37 @@ func (t *Trainer) updateEMA() {
 	}
 }
 
-// Samples returns AvgGen's images for FixedZ, [Opts.Samples, 3, S, S].
+// sampleChunk bounds the batch of the sampling generator: its activations
+// stay allocated between grids, and for a 32x32 model one image's last-stage
+// attention alone is 16 MB.
+const sampleChunk = 8
+
+// Samples returns AvgGen's images for FixedZ, [Opts.Samples, 3, S, S],
+// generated sampleChunk at a time by an inference-only generator.
 func (t *Trainer) Samples() ([]float32, error) {
+	n, dim := t.Opts.Samples, t.Config.LatentDim
+	chunk := min(n, sampleChunk)
 	if t.sampler == nil {
-		s, err := gmodel.BuildGenerator(t.Config, t.AvgGen, t.Opts.Samples)
+		s, err := gmodel.BuildGenerator(t.Config, t.AvgGen, chunk, gmodel.Inference())
 		if err != nil {
 			return nil, err
 		}
 		t.sampler = s
 	}
-	t.sampler.SetEpoch(-1)
-	return t.sampler.Forward(t.FixedZ)
+	per := 3 * t.Config.ImageSize * t.Config.ImageSize
+	out := make([]float32, 0, n*per)
+	z := make([]float32, chunk*dim)
+	for start := 0; start < n; start += chunk {
+		k := min(chunk, n-start)
+		clear(z)
+		copy(z, t.FixedZ[start*dim:(start+k)*dim])
+		img, err := t.sampler.Forward(z)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, img[:k*per]...)
+	}
+	return out, nil
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
