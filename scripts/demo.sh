@@ -4,10 +4,10 @@
 #   2. train the `tiny` preset on Fashion-MNIST with Gorgonia (CPU)
 #   3. export G and D to ONNX
 #   4. generate a sample grid with ONNX Runtime
-# Usage: scripts/demo.sh [STEPS] (default 2400 generator steps: about 20 min on 2 quiet cores)
+# Usage: scripts/demo.sh [STEPS] (default 1900 generator steps: about 20 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-steps=${1:-2400}
+steps=${1:-1900}
 scripts/setup.sh
 go build -o tgan ./cmd/tgan
 run=runs/demo-fashion
