@@ -255,7 +255,12 @@ func (im *importer) mapGroup(name string, src map[string]*model.Tensor, params [
 			}
 		}
 		if _, ok := w[p.Name]; !ok {
-			return nil, fmt.Errorf("%s: missing tensor %q %v", name, p.Name, p.Shape)
+			t, note := derivable(p)
+			if t == nil {
+				return nil, fmt.Errorf("%s: missing tensor %q %v", name, p.Name, p.Shape)
+			}
+			w[p.Name] = t
+			im.warns = append(im.warns, fmt.Sprintf("%s: %q not in the file: %s", name, p.Name, note))
 		}
 	}
 	if err := w.Check(params); err != nil {
@@ -284,6 +289,21 @@ func (im *importer) mapGroup(name string, src map[string]*model.Tensor, params [
 		im.warns = append(im.warns, fmt.Sprintf("%s: key %q is not used by the inferred config", name, k))
 	}
 	return w, nil
+}
+
+// derivable returns the value a missing tensor has by construction, for the
+// two whose absence changes nothing: a relative-position index buffer (a
+// fixed function of the window; some code versions do not persist it) and
+// an attention noise strength (a model without it adds no noise, as a
+// strength of 0 does). Anything else is nil: a real error.
+func derivable(p model.Param) (*model.Tensor, string) {
+	switch {
+	case strings.HasSuffix(p.Name, "relative_position_index"):
+		return &model.Tensor{Shape: p.Shape, I64: model.RelPosIndex(isqrt(p.Shape[0]))}, "computed from the window size"
+	case strings.HasSuffix(p.Name, "noise_strength_1"):
+		return &model.Tensor{Shape: p.Shape, F32: []float32{0}}, "no attention noise, strength 0"
+	}
+	return nil, ""
 }
 
 // variants lists name followed by the equal-meaning spellings that variants

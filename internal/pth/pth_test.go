@@ -196,3 +196,49 @@ func TestVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingDerivableTensors: a file without relative-position index
+// buffers or attention noise strengths still imports (they are computed /
+// zero, which is what the model does without them), with a warning each;
+// any other missing tensor stays an error naming it.
+func TestMissingDerivableTensors(t *testing.T) {
+	ck, _, err := Import("../../testdata/golden/final_small/official.pth", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := ck.Config.DParams()
+	src := map[string]*model.Tensor{}
+	dropped := 0
+	for name, tt := range ck.Dis {
+		if strings.HasSuffix(name, "relative_position_index") || strings.HasSuffix(name, "noise_strength_1") {
+			dropped++
+			continue
+		}
+		src[name] = tt
+	}
+	im := &importer{}
+	w, err := im.mapGroup("dis_state_dict", src, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.warns) != dropped || dropped == 0 {
+		t.Errorf("%d warnings for %d derived tensors: %v", len(im.warns), dropped, im.warns)
+	}
+	for name, want := range ck.Dis {
+		got := w[name]
+		for i := range want.I64 {
+			if got.I64[i] != want.I64[i] {
+				t.Fatalf("%s differs at %d", name, i)
+			}
+		}
+		for i := range want.F32 {
+			if got.F32[i] != want.F32[i] {
+				t.Fatalf("%s differs at %d", name, i)
+			}
+		}
+	}
+	delete(src, "head.weight")
+	if _, err := (&importer{}).mapGroup("dis_state_dict", src, params); err == nil || !strings.Contains(err.Error(), `"head.weight"`) {
+		t.Errorf("missing head.weight: %v", err)
+	}
+}
