@@ -291,17 +291,31 @@ func (im *importer) mapGroup(name string, src map[string]*model.Tensor, params [
 	return w, nil
 }
 
-// derivable returns the value a missing tensor has by construction, for the
-// two whose absence changes nothing: a relative-position index buffer (a
-// fixed function of the window; some code versions do not persist it) and
+// derivable returns the value a missing tensor has by construction, for
+// those whose absence changes no output: a relative-position index buffer
+// (a fixed function of the window; some code versions do not persist it),
 // an attention noise strength (a model without it adds no noise, as a
-// strength of 0 does). Anything else is nil: a real error.
+// strength of 0 does) and the v1 generator's to_rgb BatchNorm (never run).
+// Anything else is nil: a real error.
 func derivable(p model.Param) (*model.Tensor, string) {
 	switch {
 	case strings.HasSuffix(p.Name, "relative_position_index"):
 		return &model.Tensor{Shape: p.Shape, I64: model.RelPosIndex(isqrt(p.Shape[0]))}, "computed from the window size"
 	case strings.HasSuffix(p.Name, "noise_strength_1"):
 		return &model.Tensor{Shape: p.Shape, F32: []float32{0}}, "no attention noise, strength 0"
+	case strings.HasPrefix(p.Name, "to_rgb.0."): // the v1 BatchNorm that never runs
+		t := &model.Tensor{Shape: p.Shape}
+		if p.Int64 {
+			t.I64 = make([]int64, p.Size())
+			return t, "an unused BatchNorm: default value"
+		}
+		t.F32 = make([]float32, p.Size())
+		if strings.HasSuffix(p.Name, ".weight") || strings.HasSuffix(p.Name, "running_var") {
+			for i := range t.F32 {
+				t.F32[i] = 1
+			}
+		}
+		return t, "an unused BatchNorm: default value"
 	}
 	return nil, ""
 }
