@@ -254,6 +254,12 @@ func (im *importer) mapGroup(name string, src map[string]*model.Tensor, params [
 				break
 			}
 		}
+		if t, ok := w[p.Name]; ok && strings.HasPrefix(p.Name, "to_rgb.") && !sameShape(t.Shape, p.Shape) {
+			// The BatchNorm never runs: a file whose to_rgb differs from
+			// tgan's reading of the v1 code still imports, with defaults.
+			delete(w, p.Name)
+			im.warns = append(im.warns, fmt.Sprintf("%s: %q has shape %v, tgan expects %v: replaced by defaults (it never runs)", name, p.Name, t.Shape, p.Shape))
+		}
 		if _, ok := w[p.Name]; !ok {
 			t, note := derivable(p)
 			if t == nil {
@@ -343,4 +349,16 @@ func variants(name string) []string {
 		out = append(out, "patch_embed.proj."+rest)
 	}
 	return out
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

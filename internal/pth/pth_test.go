@@ -242,3 +242,37 @@ func TestMissingDerivableTensors(t *testing.T) {
 		t.Errorf("missing head.weight: %v", err)
 	}
 }
+
+// TestToRGBVariants: the unused v1 BatchNorm may be missing or shaped
+// differently in a file; the import still succeeds with defaults.
+func TestToRGBVariants(t *testing.T) {
+	ck, _, err := Import("../../testdata/golden/v1_small/official.pth", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := ck.Config.GParams()
+	for _, mode := range []string{"missing", "reshaped"} {
+		src := map[string]*model.Tensor{}
+		for name, tt := range ck.Gen {
+			src[name] = tt
+		}
+		for name := range src {
+			if !strings.HasPrefix(name, "to_rgb.") {
+				continue
+			}
+			if mode == "missing" {
+				delete(src, name)
+			} else if len(src[name].Shape) == 1 {
+				src[name] = &model.Tensor{Shape: []int{3}, F32: make([]float32, 3)}
+			}
+		}
+		im := &importer{}
+		w, err := im.mapGroup("gen_state_dict", src, params)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if v := w["to_rgb.0.running_var"].F32[0]; v != 1 || len(im.warns) == 0 {
+			t.Errorf("%s: running_var %v, warnings %v", mode, v, im.warns)
+		}
+	}
+}
