@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: set up a fresh Debian machine (scripts/setup.sh) and run every
-# check CI runs: gofmt, go vet, the unit/parity/crash tests, the pure-Go
-# kernels. `go test` replays every fuzz target's committed corpus; new fuzzing
-# is scripts/fuzz.sh (not in CI: a random find would make CI flaky). The same command for a newcomer and for CI (.ci/run).
+# check: gofmt, go vet, staticcheck, the unit/parity/crash tests and the
+# pure-Go kernels. The same command for a newcomer and for CI (.ci/run).
+# `go test` replays every fuzz target's committed corpus; fuzzing afresh is
+# scripts/fuzz.sh (not in CI: a new find or a slow minimisation would flake).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh
