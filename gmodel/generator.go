@@ -29,6 +29,20 @@ func BuildGenerator(cfg *model.Config, w model.Weights, batch int, opts ...Optio
 	x := b.linear(n.Input, model.GL1W, model.GL1B) // [B, N0*C]
 	x = reshape(x, batch*width*width, dim)         // tokens [B*N0, C]
 	x = addTiled(x, b.param(model.GPosEmbed(0)))
+	n.Output = b.generatorTail(x, !build.inference)
+	if b.err != nil {
+		return nil, fmt.Errorf("build generator: %w", b.err)
+	}
+	return n, nil
+}
+
+// generatorTail runs G from the stage-1 tokens x [B*N0, C] (position
+// embedding added) to the images [B, 3, S, S]: the stages with their pixel
+// upsampling, then deconv.0. With masked, the v1 locality mask of the last
+// block is an input that SetEpoch fills.
+func (b *builder) generatorTail(x *G.Node, masked bool) *G.Node {
+	cfg, n, batch := b.net.Config, b.net, b.net.Batch
+	width, dim := cfg.BottomWidth, cfg.GDim
 	for s, stage := range cfg.GBlocks() {
 		if s > 0 {
 			x = pixelUpsample(x, batch, width, dim)
@@ -37,7 +51,7 @@ func BuildGenerator(cfg *model.Config, w model.Weights, batch int, opts ...Optio
 		}
 		for i, blk := range stage {
 			o := blockOpts{batch: batch, tokens: width * width}
-			if cfg.MaskedBlock(s, i) && !build.inference {
+			if masked && cfg.MaskedBlock(s, i) {
 				n.mask = b.input("locality_mask", width*width, width*width)
 				o.mask = n.mask
 			}
@@ -47,11 +61,7 @@ func BuildGenerator(cfg *model.Config, w model.Weights, batch int, opts ...Optio
 	// deconv.0 is a 1x1 convolution: a linear map of every token to RGB.
 	x = b.linear(x, model.GDeconvW, model.GDeconvB, 3, dim) // [B*N, 3]
 	x = permute(reshape(x, batch, width*width, 3), 0, 2, 1) // [B, 3, N]
-	n.Output = reshape(x, batch, 3, width, width)
-	if b.err != nil {
-		return nil, fmt.Errorf("build generator: %w", b.err)
-	}
-	return n, nil
+	return reshape(x, batch, 3, width, width)
 }
 
 // pixelUpsample is PixelShuffle(2) on the channel-major view of the tokens:

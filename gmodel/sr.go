@@ -43,31 +43,13 @@ func BuildSRGenerator(cfg *model.Config, w model.Weights, batch int) (*Net, erro
 	}
 	b := newBuilder(cfg, w, batch)
 	n := b.net
-	width, dim := cfg.BottomWidth, cfg.GDim
+	width := cfg.BottomWidth
 	n.Input = b.input("low_res", batch, 3, width, width)
 
 	x := reshape(permute(n.Input, 0, 2, 3, 1), batch*width*width, 3) // tokens row-major, RGB last
 	x = b.linear(x, SREmbedW, SREmbedB)                              // [B*N0, C], in place of l1(z)
 	x = addTiled(x, b.param(model.GPosEmbed(0)))
-	// From here on, BuildGenerator's body (kept in step with it; TestSRMatchesGenerator checks that).
-	for s, stage := range cfg.GBlocks() {
-		if s > 0 {
-			x = pixelUpsample(x, batch, width, dim)
-			width, dim = width*2, dim/4
-			x = addTiled(x, b.param(model.GPosEmbed(s)))
-		}
-		for i, blk := range stage {
-			o := blockOpts{batch: batch, tokens: width * width}
-			if cfg.MaskedBlock(s, i) {
-				n.mask = b.input("locality_mask", width*width, width*width)
-				o.mask = n.mask
-			}
-			x = b.block(x, blk, o)
-		}
-	}
-	x = b.linear(x, model.GDeconvW, model.GDeconvB, 3, dim)
-	x = permute(reshape(x, batch, width*width, 3), 0, 2, 1)
-	n.Output = reshape(x, batch, 3, width, width)
+	n.Output = b.generatorTail(x, true)
 	if b.err != nil {
 		return nil, fmt.Errorf("build SR generator: %w", b.err)
 	}

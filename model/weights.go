@@ -46,7 +46,7 @@ func (w Weights) Check(params []Param) error {
 		if !ok {
 			return fmt.Errorf("missing tensor %q %v", p.Name, p.Shape)
 		}
-		if !sameShape(t.Shape, p.Shape) {
+		if !SameShape(t.Shape, p.Shape) {
 			return fmt.Errorf("tensor %q has shape %v, the config needs %v", p.Name, t.Shape, p.Shape)
 		}
 		if p.Int64 && len(t.I64) != p.Size() || !p.Int64 && len(t.F32) != p.Size() {
@@ -65,7 +65,8 @@ func (w Weights) Check(params []Param) error {
 	return nil
 }
 
-func sameShape(a, b []int) bool {
+// SameShape reports whether two shapes are equal.
+func SameShape(a, b []int) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -254,7 +254,7 @@ func (im *importer) mapGroup(name string, src map[string]*model.Tensor, params [
 				break
 			}
 		}
-		if t, ok := w[p.Name]; ok && strings.HasPrefix(p.Name, "to_rgb.") && !sameShape(t.Shape, p.Shape) {
+		if t, ok := w[p.Name]; ok && strings.HasPrefix(p.Name, "to_rgb.") && !model.SameShape(t.Shape, p.Shape) {
 			// The BatchNorm never runs: a file whose to_rgb differs from
 			// tgan's reading of the v1 code still imports, with defaults.
 			delete(w, p.Name)
@@ -349,16 +349,4 @@ func variants(name string) []string {
 		out = append(out, "patch_embed.proj."+rest)
 	}
 	return out
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
