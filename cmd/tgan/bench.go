@@ -142,7 +142,8 @@ func benchModelPath(c *cli.Context) (path, refPath string, cleanup func(), err e
 		if fp16 {
 			return "", "", nil, fmt.Errorf("--fp16 applies to --preset only: export MODEL with 'tgan export --fp16' and bench that file")
 		}
-		return c.Args().First(), c.Args().First(), func() {}, nil
+		path, err := resolveCheckpoint(c.Args().First())
+		return path, path, func() {}, err
 	}
 	cfg, err := model.Preset(c.String("preset"))
 	if err != nil {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/tgan-dev/tgan/internal/engine"
@@ -36,10 +39,15 @@ func engineOptions(c *cli.Context) (engine.Options, error) {
 }
 
 // openModel opens path for network n with the command's runtime flags and
-// reports the backend on stderr. The caller closes the model.
+// reports the backend on stderr. path may be a training run folder (its
+// latest checkpoint is used, see resolveCheckpoint). The caller closes the
+// model.
 func openModel(c *cli.Context, path string, n engine.Network) (engine.Model, error) {
 	opts, err := engineOptions(c)
 	if err != nil {
+		return nil, err
+	}
+	if path, err = resolveCheckpoint(path); err != nil {
 		return nil, err
 	}
 	m, err := engine.Open(path, n, opts)
@@ -84,4 +92,47 @@ func runBatches(m engine.Model, in []float32, n, batch int, what string) ([]floa
 		}
 	}
 	return out, nil
+}
+
+// resolveCheckpoint returns the checkpoint file named by arg: arg itself
+// when it is a file, or, for a run folder, the checkpoint its "latest" entry
+// names (a symlink, or a text file holding the checkpoint's name relative to
+// the folder or an absolute path).
+func resolveCheckpoint(arg string) (string, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return "", fmt.Errorf("checkpoint: %w", err)
+	}
+	if !st.IsDir() {
+		return arg, nil
+	}
+	latest := filepath.Join(arg, "latest")
+	lst, err := os.Lstat(latest)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%s is a folder without a 'latest' entry: pass a checkpoint file", arg)
+		}
+		return "", err
+	}
+	var target string
+	if lst.Mode()&os.ModeSymlink != 0 {
+		target, err = os.Readlink(latest)
+	} else {
+		var b []byte
+		b, err = os.ReadFile(latest)
+		target = strings.TrimSpace(string(b))
+	}
+	if err != nil {
+		return "", err
+	}
+	if target == "" {
+		return "", fmt.Errorf("%s is empty", latest)
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(arg, target)
+	}
+	if _, err := os.Stat(target); err != nil {
+		return "", fmt.Errorf("%s names a missing checkpoint: %w", latest, err)
+	}
+	return target, nil
 }

@@ -18,7 +18,7 @@ func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "eval",
 		Usage:     "FID, KID and Inception Score of a model (or a dataset) with an Inception ONNX network",
-		ArgsUsage: "MODEL (a checkpoint or generator.onnx; or --dataset KIND)",
+		ArgsUsage: "MODEL (a checkpoint, a training run folder or generator.onnx; or --dataset KIND)",
 		Description: "tgan eval generator.onnx --inception inception.onnx --ref cifar10.npz --n 50000 --metrics fid,kid,is --json eval.json\n\n" +
 			"--ref is a statistics .npz from tgan stats (or TTUR / pytorch-fid: mu and sigma only, enough for FID;\n" +
 			"KID needs the reference features that tgan stats stores). Metrics print on stdout and go to --json.\n" +

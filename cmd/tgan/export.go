@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -67,47 +64,4 @@ func runExport(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "wrote", f)
 	}
 	return err
-}
-
-// resolveCheckpoint returns the checkpoint file named by arg: arg itself
-// when it is a file, or, for a run folder, the checkpoint its "latest" entry
-// names (a symlink, or a text file holding the checkpoint's name relative to
-// the folder or an absolute path).
-func resolveCheckpoint(arg string) (string, error) {
-	st, err := os.Stat(arg)
-	if err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
-	if !st.IsDir() {
-		return arg, nil
-	}
-	latest := filepath.Join(arg, "latest")
-	lst, err := os.Lstat(latest)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("%s is a folder without a 'latest' entry: pass a checkpoint file", arg)
-		}
-		return "", err
-	}
-	var target string
-	if lst.Mode()&os.ModeSymlink != 0 {
-		target, err = os.Readlink(latest)
-	} else {
-		var b []byte
-		b, err = os.ReadFile(latest)
-		target = strings.TrimSpace(string(b))
-	}
-	if err != nil {
-		return "", err
-	}
-	if target == "" {
-		return "", fmt.Errorf("%s is empty", latest)
-	}
-	if !filepath.IsAbs(target) {
-		target = filepath.Join(arg, target)
-	}
-	if _, err := os.Stat(target); err != nil {
-		return "", fmt.Errorf("%s names a missing checkpoint: %w", latest, err)
-	}
-	return target, nil
 }

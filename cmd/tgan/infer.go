@@ -17,7 +17,7 @@ func inferCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "infer",
 		Usage:     "generate images from a checkpoint (Gorgonia) or generator.onnx (ONNX Runtime)",
-		ArgsUsage: "MODEL (.safetensors checkpoint or .onnx)",
+		ArgsUsage: "MODEL (.safetensors checkpoint, training run folder or .onnx)",
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "number of images (ignored with --z)"},
 			&cli.Int64Flag{Name: "seed", Value: 0, Usage: "seed of the N(0,1) latents"},

@@ -13,7 +13,7 @@ func scoreCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "score",
 		Usage:     "run the discriminator (eval mode) on images and write its logits",
-		ArgsUsage: "MODEL (.safetensors checkpoint or discriminator.onnx)",
+		ArgsUsage: "MODEL (.safetensors checkpoint, training run folder or discriminator.onnx)",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Required: true, Usage: "float32 [N, 3, H, W] .npy with values in [-1, 1]"},
 			&cli.StringFlag{Name: "raw", Usage: "write the logits as float32 [N, 1] .npy"},

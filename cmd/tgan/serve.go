@@ -19,7 +19,7 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "serve",
 		Usage:     "serve generated images over HTTP (GET /v1/samples/{seed}.png, /v1/grid.png?n=16&seed=1, /healthz)",
-		ArgsUsage: "MODEL (.safetensors checkpoint or generator.onnx)",
+		ArgsUsage: "MODEL (.safetensors checkpoint, training run folder or generator.onnx)",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
 			&cli.IntFlag{Name: "max-batch", Value: 32, Usage: "most images per forward pass (concurrent requests are batched)"},

@@ -18,7 +18,7 @@ func statsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "stats",
 		Usage:     "Inception feature statistics (TTUR/pytorch-fid .npz) of a dataset or a model",
-		ArgsUsage: "[MODEL] (a checkpoint or generator.onnx; or --dataset KIND)",
+		ArgsUsage: "[MODEL] (a checkpoint, a training run folder or generator.onnx; or --dataset KIND)",
 		Description: "tgan stats --inception inception.onnx --dataset cifar10 --data cifar-10-batches-bin --out cifar10.npz\n" +
 			"tgan stats --inception inception.onnx --n 50000 --seed 0 --out gen.npz generator.onnx\n\n" +
 			"Writes mu (float64 [D]), sigma (float64 [D, D], np.cov), n and, unless --features=false,\n" +
@@ -146,15 +146,10 @@ func datasetSource(c *cli.Context) (*imageSource, error) {
 }
 
 func modelSource(c *cli.Context, path string) (*imageSource, error) {
-	opts, err := engineOptions(c)
+	m, err := openModel(c, path, engine.Generator)
 	if err != nil {
 		return nil, err
 	}
-	m, err := engine.Open(path, engine.Generator, opts)
-	if err != nil {
-		return nil, err
-	}
-	reportBackend(m)
 	cfg := m.Config()
 	latents, n, err := latentSource(c, cfg.LatentDim)
 	if err != nil {
