@@ -41,7 +41,13 @@ type Options struct {
 	// EMABeta > 0 is a fixed EMA decay per G step (v1 default: 0.999); < 0
 	// (the final code's default, 0 there) selects the final code's schedule: beta = 0.5^(DisBatch/min(EMAKimg*1000,
 	// EMAWarmup*images_seen)), whose first update copies.
-	EMABeta   float64 `json:"ema_beta" yaml:"ema_beta"`
+	EMABeta float64 `json:"ema_beta" yaml:"ema_beta"`
+	// EMARamp caps a fixed EMABeta by the warm-up (1+t)/(10+t) at G step t
+	// (the TensorFlow ExponentialMovingAverage num_updates rule), so that
+	// the average follows G early and reaches EMABeta after about 9000 G
+	// steps; the v1 default (tgan's departure from the v1 code, whose fixed
+	// 0.999 keeps 80% of the initial weights after 221 G steps).
+	EMARamp   bool    `json:"ema_ramp,omitempty" yaml:"ema_ramp,omitempty"`
 	EMAKimg   float64 `json:"ema_kimg" yaml:"ema_kimg"`     // default 500
 	EMAWarmup float64 `json:"ema_warmup" yaml:"ema_warmup"` // default 0.1
 	// Augment is the DiffAugment policy; default "translation,cutout,color",
@@ -91,7 +97,7 @@ func (o Options) Defaults(cfg *model.Config) Options {
 	def(&o.EMAKimg, 500)
 	def(&o.EMAWarmup, 0.1)
 	if o.EMABeta == 0 && v1 {
-		o.EMABeta = 0.999
+		o.EMABeta, o.EMARamp = 0.999, true
 	}
 	if o.Loss == "" {
 		o.Loss = LossWGANGPEps
@@ -121,6 +127,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("adam betas must lie in [0, 1)")
 	case o.EMABeta >= 1:
 		return fmt.Errorf("ema_beta must be below 1 (negative: warm-up schedule)")
+	case o.EMARamp && o.EMABeta <= 0:
+		return fmt.Errorf("ema_ramp needs a fixed ema_beta in (0, 1) to settle at")
 	case o.Samples < 1:
 		return fmt.Errorf("samples must be positive")
 	case !(o.SRWeight >= 0) || math.IsInf(o.SRWeight, 0):

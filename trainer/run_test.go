@@ -62,6 +62,9 @@ func TestResumeEqualsStraightRun(t *testing.T) {
 	ctx := context.Background()
 	a, b := t.TempDir(), t.TempDir()
 	ra := newTestRun(t, a, 3)
+	if !ra.Trainer.Opts.EMARamp {
+		t.Fatal("the test run should use the v1 default EMA warm-up, which resume must continue")
+	}
 	if err := ra.Train(ctx, 8); err != nil {
 		t.Fatal(err)
 	}

@@ -336,11 +336,29 @@ func (t *Trainer) gStep(z, real []float32, st *Stats) error {
 	return nil
 }
 
-// updateEMA moves AvgGen toward Gen: a fixed beta (v1), or the final code's
-// warm-up schedule over the images seen so far.
+// updateEMA moves AvgGen toward Gen with EMABeta.
 func (t *Trainer) updateEMA() {
+	b := float32(t.emaBeta())
+	for name, p := range t.Gen {
+		a := t.AvgGen[name]
+		for i, v := range p.F32 {
+			a.F32[i] = v + b*(a.F32[i]-v)
+		}
+	}
+}
+
+// emaBeta is the EMA decay of the current G step (GSteps done before it):
+// a fixed beta, capped by the warm-up (1+t)/(10+t) with EMARamp (v1
+// default), or the final code's schedule, whose half-life grows with the
+// images seen so far (final default). All depend on counters the
+// checkpoint holds, so a resumed run continues the same schedule.
+func (t *Trainer) emaBeta() float64 {
 	o := t.Opts
 	beta := o.EMABeta
+	if beta > 0 && o.EMARamp {
+		step := float64(t.GSteps)
+		beta = math.Min(beta, (1+step)/(10+step))
+	}
 	if beta <= 0 {
 		nimg := o.EMAKimg * 1000
 		if o.EMAWarmup != 0 {
@@ -348,13 +366,7 @@ func (t *Trainer) updateEMA() {
 		}
 		beta = math.Pow(0.5, float64(o.DisBatch)/math.Max(nimg, 1e-8))
 	}
-	b := float32(beta)
-	for name, p := range t.Gen {
-		a := t.AvgGen[name]
-		for i, v := range p.F32 {
-			a.F32[i] = v + b*(a.F32[i]-v)
-		}
-	}
+	return beta
 }
 
 // sampleChunk bounds the batch of the sampling generator: its activations
