@@ -1,0 +1,288 @@
+package lower
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+
+	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/onnx"
+	G "gorgonia.org/gorgonia"
+)
+
+// gmodel's custom ops are unexported types; their parameters are read by
+// reflection (names checked by the package tests, which lower every op
+// kind of the training graphs and compare with the tape machine).
+
+// opField returns the named field of a gmodel op (a pointer to a struct).
+func opField(op G.Op, name string) (reflect.Value, error) {
+	v := reflect.ValueOf(op)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	f := v.FieldByName(name)
+	if !f.IsValid() {
+		return f, fmt.Errorf("lower: op %s (%T) has no field %q", op, op, name)
+	}
+	return f, nil
+}
+
+type fields struct {
+	op  G.Op
+	err error
+}
+
+func (f *fields) get(name string) reflect.Value {
+	v, err := opField(f.op, name)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return v
+}
+
+func (f *fields) bool(name string) bool {
+	if v := f.get(name); v.IsValid() {
+		return v.Bool()
+	}
+	return false
+}
+
+func (f *fields) int(name string) int {
+	if v := f.get(name); v.IsValid() {
+		return int(v.Int())
+	}
+	return 0
+}
+
+func (f *fields) ints(name string) []int {
+	v := f.get(name)
+	if !v.IsValid() {
+		return nil
+	}
+	out := make([]int, v.Len())
+	for i := range out {
+		out[i] = int(v.Index(i).Int())
+	}
+	return out
+}
+
+// gmodelOp lowers gmodel's ops; handled is false for other packages' ops.
+func (l *Lowerer) gmodelOp(n *G.Node, kids G.Nodes, ins []string) (string, bool, error) {
+	t := reflect.TypeOf(n.Op())
+	if t.Kind() != reflect.Pointer || t.Elem().PkgPath() != "github.com/tgan-dev/tgan/gmodel" {
+		return "", false, nil
+	}
+	f := &fields{op: n.Op()}
+	out := []int(n.Shape())
+	var v string
+	switch t.Elem().Name() {
+	case "matmulOp":
+		v = l.matmul(ins[0], ins[1], kids[0].Dims(), f.bool("transA"), f.bool("transB"))
+	case "reshapeOp":
+		v = l.Reshape(ins[0], out)
+	case "permuteOp":
+		v = l.Transpose(ins[0], f.ints("perm")...)
+	case "tiledOp":
+		v = l.tiled(ins[0], ins[1], kids[0].Shape(), kids[1].Shape(), f.bool("mul"))
+	case "sumTilesOp":
+		v = l.sumTiles(ins[0], kids[0].Shape(), out)
+	case "tileOp":
+		v = l.tileOf(ins[0], kids[0].Shape(), out)
+	case "rowOp":
+		v = l.rowOp(f.int("kind"), ins)
+	case "geluOp":
+		v = l.gelu(f.int("order"), ins)
+	case "relBiasOp":
+		idx := f.get("index")
+		index := make([]int64, 0)
+		if idx.IsValid() {
+			index = make([]int64, idx.Len())
+			for i := range index {
+				index[i] = idx.Index(i).Int()
+			}
+		}
+		v = l.relBias(ins[0], index, f.int("entries"), f.int("heads"), f.int("tokens"), f.bool("scatter"))
+	case "sliceOp":
+		v = l.slice(ins[0], f.int("outer"), f.int("n"), f.int("inner"), f.int("lo"), f.int("hi"), f.bool("pad"), out)
+	default:
+		return "", false, fmt.Errorf("lower: no ONNX lowering for gmodel op %s (%T)", n.Op(), n.Op())
+	}
+	return v, true, f.err
+}
+
+// matmul is op(a) x op(b) for rank-2 (Gemm) or rank-3 (batched MatMul).
+func (l *Lowerer) matmul(a, b string, rank int, transA, transB bool) string {
+	if rank == 2 {
+		return l.G.Op("Gemm", []string{a, b}, onnx.AttrInt("transA", b2i(transA)), onnx.AttrInt("transB", b2i(transB)))
+	}
+	if transA {
+		a = l.Transpose(a, 0, 2, 1)
+	}
+	if transB {
+		b = l.Transpose(b, 0, 2, 1)
+	}
+	return l.op("MatMul", a, b)
+}
+
+// tiled is x + tile(b) or x * tile(b), b repeated over x's leading axes.
+func (l *Lowerer) tiled(x, b string, xs, bs []int, mul bool) string {
+	apply := l.Add
+	if mul {
+		apply = l.Mul
+	}
+	if suffixOf(bs, xs) || total(bs) == 1 {
+		return apply(x, b)
+	}
+	k := total(bs)
+	y := apply(l.Reshape(x, []int{total(xs) / k, k}), l.Reshape(b, []int{k}))
+	return l.Reshape(y, xs)
+}
+
+// sumTiles sums g's consecutive blocks of |out| values.
+func (l *Lowerer) sumTiles(g string, gs, out []int) string {
+	if suffixOf(out, gs) {
+		lead := len(gs) - len(out)
+		if lead == 0 {
+			return l.op("Identity", g)
+		}
+		axes := make([]int, lead)
+		for i := range axes {
+			axes[i] = i
+		}
+		return l.ReduceSum(g, false, axes...)
+	}
+	k := total(out)
+	s := l.ReduceSum(l.Reshape(g, []int{total(gs) / k, k}), false, 0)
+	return l.Reshape(s, out)
+}
+
+// tileOf repeats b over the leading axes of out.
+func (l *Lowerer) tileOf(b string, bs, out []int) string {
+	if suffixOf(bs, out) {
+		return l.Expand(b, out)
+	}
+	k := total(bs)
+	e := l.Expand(l.Reshape(b, []int{1, k}), []int{total(out) / k, k})
+	return l.Reshape(e, out)
+}
+
+// Row kinds of gmodel's rowOp, in its declaration order.
+const (
+	rowSoftmax = iota
+	rowSoftmaxGrad
+	rowNormalize
+	rowNormalizeGrad
+	rowSoftmaxGradY
+	rowNormalizeGradX
+)
+
+// rowOp lowers softmax and LayerNorm's normalisation over the last axis,
+// their VJPs and the second-order VJPs (formulas of gmodel/ops_rowwise.go).
+func (l *Lowerer) rowOp(kind int, ins []string) string {
+	rsum := func(x string) string { return l.ReduceSum(x, true, -1) }
+	rmean := func(x string) string { return l.ReduceMean(x, true, -1) }
+	switch kind {
+	case rowSoftmax:
+		return l.G.Op("Softmax", []string{ins[0]}, onnx.AttrInt("axis", -1))
+	case rowSoftmaxGrad: // y * (g - <y, g>)
+		y, g := ins[0], ins[1]
+		return l.Mul(y, l.Sub(g, rsum(l.Mul(y, g))))
+	case rowSoftmaxGradY: // u*(g - <y,g>) - g*<u,y>
+		y, g, u := ins[0], ins[1], ins[2]
+		return l.Sub(l.Mul(u, l.Sub(g, rsum(l.Mul(y, g)))), l.Mul(g, rsum(l.Mul(u, y))))
+	}
+	x := ins[0]
+	mean, inv := l.stats(x)
+	xh := l.Mul(l.Sub(x, mean), inv)
+	switch kind {
+	case rowNormalize:
+		return xh
+	case rowNormalizeGrad: // inv * (g - mean g - xh * mean(g xh))
+		g := ins[1]
+		return l.Mul(inv, l.Sub(l.Sub(g, rmean(g)), l.Mul(xh, rmean(l.Mul(g, xh)))))
+	}
+	// rowNormalizeGradX: inv^2 * ((3 m mu - A) xh - mu (g - gm) - m (u - um)),
+	// m = mean g xh, mu = mean u xh, A = mean(u g) - um gm.
+	g, u := ins[1], ins[2]
+	gm, um := rmean(g), rmean(u)
+	m, mu := rmean(l.Mul(g, xh)), rmean(l.Mul(u, xh))
+	a := l.Sub(rmean(l.Mul(u, g)), l.Mul(um, gm))
+	coef := l.Sub(l.Mul(l.Float(3), l.Mul(m, mu)), a)
+	d := l.Sub(l.Sub(l.Mul(coef, xh), l.Mul(mu, l.Sub(g, gm))), l.Mul(m, l.Sub(u, um)))
+	return l.Mul(l.Mul(inv, inv), d)
+}
+
+// stats returns the row mean and 1/sqrt(biased var + eps) of x, lowered once
+// per x (forward and backward share them).
+func (l *Lowerer) stats(x string) (mean, inv string) {
+	if s, ok := l.rowStats[x]; ok {
+		return s[0], s[1]
+	}
+	mean = l.ReduceMean(x, true, -1)
+	d := l.Sub(x, mean)
+	vr := l.ReduceMean(l.Mul(d, d), true, -1)
+	inv = l.op("Reciprocal", l.op("Sqrt", l.Add(vr, l.Float(model.LayerNormEps))))
+	l.rowStats[x] = [2]string{mean, inv}
+	return mean, inv
+}
+
+// gelu lowers the exact GELU (order 0) and g times its first or second
+// derivative.
+func (l *Lowerer) gelu(order int, ins []string) string {
+	x := ins[0]
+	cdf := l.Mul(l.Float(0.5), l.Add(l.Float(1), l.op("Erf", l.Mul(x, l.Float(float32(1/math.Sqrt2))))))
+	if order == 0 {
+		return l.Mul(x, cdf)
+	}
+	x2 := l.Mul(x, x)
+	pdf := l.Mul(l.op("Exp", l.Mul(x2, l.Float(-0.5))), l.Float(float32(1/math.Sqrt(2*math.Pi))))
+	g := ins[1]
+	if order == 1 {
+		return l.Mul(g, l.Add(cdf, l.Mul(x, pdf)))
+	}
+	return l.Mul(g, l.Mul(pdf, l.Sub(l.Float(2), x2)))
+}
+
+// relBias gathers table [T, heads] into [heads, N, N] by index, or (scatter)
+// sums a bias gradient back into the table: each table entry gathers its K
+// positions from a padded [T, K] index (pad -> an appended zero) and a
+// ReduceSum adds them, which avoids ScatterElements' reduction.
+func (l *Lowerer) relBias(x string, index []int64, entries, heads, tokens int, scatter bool) string {
+	nn := tokens * tokens
+	if !scatter {
+		g := l.Gather(l.Transpose(x, 1, 0), 1, []int{nn}, index)
+		return l.Reshape(g, []int{heads, tokens, tokens})
+	}
+	pos := make([][]int64, entries)
+	k := 1
+	for p, e := range index {
+		pos[e] = append(pos[e], int64(p))
+		k = max(k, len(pos[e]))
+	}
+	padded := make([]int64, entries*k)
+	for e := range pos {
+		for j := 0; j < k; j++ {
+			padded[e*k+j] = int64(nn) // the appended zero
+			if j < len(pos[e]) {
+				padded[e*k+j] = pos[e][j]
+			}
+		}
+	}
+	flat := l.Reshape(x, []int{heads, nn})
+	ext := l.G.Op("Concat", []string{flat, l.Zeros([]int{heads, 1})}, onnx.AttrInt("axis", 1))
+	g := l.Gather(ext, 1, []int{entries, k}, padded) // [heads, T, K]
+	return l.Transpose(l.ReduceSum(g, false, 2), 1, 0)
+}
+
+// slice keeps [lo, hi) of the middle axis of x viewed as [outer, n, inner],
+// or (pad) places x into zeros at that range.
+func (l *Lowerer) slice(x string, outer, n, inner, lo, hi int, pad bool, out []int) string {
+	if pad {
+		x = l.Reshape(x, []int{outer, hi - lo, inner})
+		p := l.G.Op("Pad", []string{x, l.G.Int64s(0, int64(lo), 0, 0, int64(n-hi), 0)})
+		return l.Reshape(p, out)
+	}
+	x = l.Reshape(x, []int{outer, n, inner})
+	s := l.op("Slice", x, l.G.Int64s(int64(lo)), l.G.Int64s(int64(hi)), l.G.Int64s(1))
+	return l.Reshape(s, out)
+}

@@ -1,0 +1,158 @@
+package lower
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/tgan-dev/tgan/runtime"
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Session runs a lowered graph with ONNX Runtime: inputs are read from the
+// Gorgonia nodes' current values (wrapped, not copied) and from the Extra
+// fill functions; outputs are copied into Go slices.
+type Session struct {
+	env      *runtime.Env
+	sess     *ort.DynamicAdvancedSession
+	inputs   []Input
+	extras   []Extra
+	outputs  []string
+	provider runtime.Provider
+}
+
+// Open creates a session for l's graph on provider (cpu or cuda; cuda never
+// falls back to CPU). The Env it opens keeps ONNX Runtime loaded until
+// Close.
+func Open(l *Lowerer, provider runtime.Provider, libPath string) (*Session, error) {
+	data, err := l.Model()
+	if err != nil {
+		return nil, err
+	}
+	if provider == runtime.Auto {
+		return nil, fmt.Errorf("lower: provider auto must be resolved by the caller")
+	}
+	env, err := runtime.Open(runtime.Options{Provider: provider, LibraryPath: libPath})
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{env: env, inputs: l.Inputs(), extras: l.Extras(), outputs: l.Outputs(), provider: provider}
+	names := make([]string, 0, len(s.inputs)+len(s.extras))
+	for _, in := range s.inputs {
+		names = append(names, in.Name)
+	}
+	for _, e := range s.extras {
+		names = append(names, e.Name)
+	}
+	so, err := sessionOptions(provider)
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	defer so.Destroy()
+	s.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, names, s.outputs, so)
+	if err != nil {
+		env.Close()
+		if provider == runtime.CUDA {
+			return nil, fmt.Errorf("cuda provider: create training session: %w", err)
+		}
+		return nil, fmt.Errorf("create training session: %w", err)
+	}
+	return s, nil
+}
+
+// sessionOptions enables every graph optimisation; for CUDA it loads the
+// provider at once so that a missing library is an error here.
+func sessionOptions(provider runtime.Provider) (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	if provider != runtime.CUDA {
+		return so, nil
+	}
+	co, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("cuda provider: create options: %w", err)
+	}
+	defer co.Destroy()
+	if err := co.Update(map[string]string{"device_id": strconv.Itoa(0)}); err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("cuda provider: %w", err)
+	}
+	if err := so.AppendExecutionProviderCUDA(co); err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("cuda provider: append to session: %w", err)
+	}
+	return so, nil
+}
+
+// Run executes the graph once and returns the outputs in Outputs order.
+func (s *Session) Run() ([][]float32, error) {
+	vals := make([]ort.Value, 0, len(s.inputs)+len(s.extras))
+	defer func() {
+		for _, v := range vals {
+			v.Destroy()
+		}
+	}()
+	add := func(name string, shape []int, data []float32) error {
+		if len(data) != total(shape) {
+			return fmt.Errorf("input %s has %d values, want %d", name, len(data), total(shape))
+		}
+		t, err := ort.NewTensor(ort.NewShape(dims64(shape)...), data)
+		if err != nil {
+			return fmt.Errorf("input %s: %w", name, err)
+		}
+		vals = append(vals, t)
+		return nil
+	}
+	for _, in := range s.inputs {
+		if err := add(in.Name, in.Shape, NodeData(in.Node)); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range s.extras {
+		if err := add(e.Name, e.Shape, e.Fill()); err != nil {
+			return nil, err
+		}
+	}
+	outs := make([]ort.Value, len(s.outputs))
+	if err := s.sess.Run(vals, outs); err != nil {
+		return nil, fmt.Errorf("onnx runtime: %w", err)
+	}
+	res := make([][]float32, len(outs))
+	for i, o := range outs {
+		t, ok := o.(*ort.Tensor[float32])
+		if !ok {
+			for _, o := range outs {
+				o.Destroy()
+			}
+			return nil, fmt.Errorf("output %s is %T, want float32", s.outputs[i], o)
+		}
+		res[i] = append([]float32(nil), t.GetData()...)
+	}
+	for _, o := range outs {
+		o.Destroy()
+	}
+	return res, nil
+}
+
+// Provider is the execution provider the session runs on.
+func (s *Session) Provider() runtime.Provider { return s.provider }
+
+// Close releases the session and its environment reference.
+func (s *Session) Close() error {
+	if s.sess == nil {
+		return nil
+	}
+	err := s.sess.Destroy()
+	s.sess = nil
+	if cerr := s.env.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
