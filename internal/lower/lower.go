@@ -6,8 +6,8 @@ import (
 	"unsafe"
 
 	"github.com/tgan-dev/tgan/onnx"
-	G "gorgonia.org/gorgonia"
 	"google.golang.org/protobuf/proto"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
