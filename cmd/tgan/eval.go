@@ -10,7 +10,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/tgan-dev/tgan/internal/metrics"
-	"github.com/tgan-dev/tgan/runtime"
+	"github.com/tgan-dev/tgan/internal/quality"
 	"github.com/urfave/cli/v2"
 )
 
@@ -91,49 +91,44 @@ func runEval(c *cli.Context) error {
 		return err
 	}
 	res := evalResult{Source: what, N: f.N, Inception: c.String("inception"), Ref: c.String("ref")}
-	var gen *metrics.Stats
-	if want["fid"] || c.String("save-stats") != "" {
-		if gen, err = metrics.Compute(f.Pool, f.N, f.PoolDim); err != nil {
-			return err
-		}
+	opt := quality.ScoreOptions{
+		KID:      metrics.KIDOptions{Subsets: c.Int("kid-subsets"), SubsetSize: c.Int("kid-subset-size"), Seed: c.Uint64("kid-seed")},
+		ISSplits: c.Int("is-splits"),
+	}
+	if want["kid"] && (opt.KID.Subsets <= 0 || opt.KID.SubsetSize <= 1) {
+		return fmt.Errorf("kid: --kid-subsets %d --kid-subset-size %d: want positive counts and a size of at least 2", opt.KID.Subsets, opt.KID.SubsetSize)
+	}
+	if want["is"] && opt.ISSplits <= 0 {
+		return fmt.Errorf("is: --is-splits %d: must be positive", opt.ISSplits)
+	}
+	q, err := quality.Score(f, ref, quality.Want{FD: want["fid"], KID: want["kid"], IS: want["is"]}, opt)
+	if err != nil {
+		return err
 	}
 	if p := c.String("save-stats"); p != "" {
+		gen := q.Stats // FD computed them
+		if gen == nil {
+			if gen, err = metrics.Compute(f.Pool, f.N, f.PoolDim); err != nil {
+				return err
+			}
+		}
 		if err := gen.Write(p, true); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s\n", p)
 	}
 	if want["fid"] {
-		v, err := metrics.FrechetDistance(gen, ref)
-		if err != nil {
-			return err
-		}
-		res.FID = &v
-		fmt.Fprintf(c.App.Writer, "fid: %.10g\n", v)
+		res.FID = q.FD
+		fmt.Fprintf(c.App.Writer, "fid: %.10g\n", *q.FD)
 	}
 	if want["kid"] {
-		opt := metrics.KIDOptions{Subsets: c.Int("kid-subsets"), SubsetSize: c.Int("kid-subset-size"), Seed: c.Uint64("kid-seed")}
-		if opt.Subsets <= 0 || opt.SubsetSize <= 1 {
-			return fmt.Errorf("kid: --kid-subsets %d --kid-subset-size %d: want positive counts and a size of at least 2", opt.Subsets, opt.SubsetSize)
-		}
-		if ref.Dim() != f.PoolDim {
-			return fmt.Errorf("kid: reference features are %d-d, the network gives %d-d", ref.Dim(), f.PoolDim)
-		}
-		mean, std, err := metrics.KID(f.Pool, f.N, ref.Features, len(ref.Features)/ref.Dim(), f.PoolDim, opt)
-		if err != nil {
-			return err
-		}
-		res.KIDMean, res.KIDStd = &mean, &std
-		res.KIDSubsets, res.KIDSubsetSize = opt.Subsets, min(opt.SubsetSize, f.N, len(ref.Features)/ref.Dim())
-		fmt.Fprintf(c.App.Writer, "kid: %.10g (std %.6g)\n", mean, std)
+		res.KIDMean, res.KIDStd = q.KIDMean, q.KIDStd
+		res.KIDSubsets, res.KIDSubsetSize = opt.KID.Subsets, q.KIDSubsetSize
+		fmt.Fprintf(c.App.Writer, "kid: %.10g (std %.6g)\n", *q.KIDMean, *q.KIDStd)
 	}
 	if want["is"] {
-		mean, std, err := metrics.InceptionScore(f.Logits, f.N, f.Classes, c.Int("is-splits"))
-		if err != nil {
-			return err
-		}
-		res.ISMean, res.ISStd, res.ISSplits = &mean, &std, c.Int("is-splits")
-		fmt.Fprintf(c.App.Writer, "is: %.10g (std %.6g)\n", mean, std)
+		res.ISMean, res.ISStd, res.ISSplits = q.ISMean, q.ISStd, opt.ISSplits
+		fmt.Fprintf(c.App.Writer, "is: %.10g (std %.6g)\n", *q.ISMean, *q.ISStd)
 	}
 	if p := c.String("json"); p != "" {
 		b, err := json.MarshalIndent(res, "", "  ")
@@ -161,45 +156,28 @@ func parseMetrics(s string) (map[string]bool, error) {
 	return out, nil
 }
 
-// openNetwork opens the --inception ONNX file on the chosen provider; done
-// closes it.
-func openNetwork(c *cli.Context) (*metrics.Network, func() error, error) {
+// openNetwork opens the --inception ONNX file on the chosen provider.
+func openNetwork(c *cli.Context) (*quality.Network, error) {
 	opts, err := engineOptions(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	rng, err := metrics.ParseRange(c.String("input-range"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("--input-range: %w", err)
+		return nil, fmt.Errorf("--input-range: %w", err)
 	}
-	env, err := runtime.Open(opts.Runtime)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := env.OpenModel(c.String("inception"))
-	if err != nil {
-		env.Close()
-		return nil, nil, err
-	}
-	net, err := metrics.NewNetwork(m, metrics.NetworkOptions{
+	net, err := quality.OpenNetwork(c.String("inception"), opts.Runtime, metrics.NetworkOptions{
 		Pool: c.String("pool-output"), Logits: c.String("logits-output"),
 		InputSize: c.Int("input-size"), Range: rng,
 	})
 	if err != nil {
-		env.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	if r := m.FallbackReason(); r != "" {
-		fmt.Fprintf(os.Stderr, "provider auto: CUDA unavailable, inception on CPU: %s\n", r)
+	if net.Fallback != "" {
+		fmt.Fprintf(os.Stderr, "provider auto: CUDA unavailable, inception on CPU: %s\n", net.Fallback)
 	}
-	o := net.Options()
-	size := "the images' own size"
-	if o.InputSize > 0 {
-		size = fmt.Sprintf("%dx%d", o.InputSize, o.InputSize)
-	}
-	fmt.Fprintf(os.Stderr, "inception: %s on %s, input RGB %s in [%s], outputs %s, %s\n",
-		c.String("inception"), m.Provider(), size, o.Range, o.Pool, o.Logits)
-	return net, env.Close, nil
+	fmt.Fprintf(os.Stderr, "inception: %s\n", net.Describe())
+	return net, nil
 }
 
 // extract runs every image of src through net, batch at a time, with a
@@ -208,11 +186,11 @@ func openNetwork(c *cli.Context) (*metrics.Network, func() error, error) {
 // c's flags and extracts the features of every image; it also returns a
 // description of the source.
 func sourceFeatures(c *cli.Context) (*metrics.Features, string, error) {
-	net, done, err := openNetwork(c)
+	net, err := openNetwork(c)
 	if err != nil {
 		return nil, "", err
 	}
-	defer done()
+	defer net.Close()
 	src, err := openSource(c)
 	if err != nil {
 		return nil, "", err
@@ -222,7 +200,7 @@ func sourceFeatures(c *cli.Context) (*metrics.Features, string, error) {
 	return f, src.what, err
 }
 
-func extract(c *cli.Context, net *metrics.Network, src *imageSource) (*metrics.Features, error) {
+func extract(c *cli.Context, net *quality.Network, src *imageSource) (*metrics.Features, error) {
 	batch := c.Int("batch")
 	if batch <= 0 {
 		return nil, fmt.Errorf("--batch %d: must be positive", batch)

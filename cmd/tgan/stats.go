@@ -3,14 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math/rand"
 	"os"
 
 	"github.com/tgan-dev/tgan/internal/dataset"
 	"github.com/tgan-dev/tgan/internal/engine"
-	"github.com/tgan-dev/tgan/internal/imageio"
 	"github.com/tgan-dev/tgan/internal/metrics"
 	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/quality"
 	"github.com/urfave/cli/v2"
 )
 
@@ -76,7 +75,7 @@ type imageSource struct {
 	n, size int
 	what    string
 	// fill writes images [start, start+count) into dst; calls come in order.
-	fill  func(dst []uint8, start, count int) error
+	fill  quality.Images
 	close func() error
 }
 
@@ -156,16 +155,7 @@ func modelSource(c *cli.Context, path string) (*imageSource, error) {
 		m.Close()
 		return nil, err
 	}
-	fill := func(dst []uint8, start, count int) error {
-		x, err := m.Run(latents(start, count), count)
-		if err != nil {
-			return err
-		}
-		for i, v := range x {
-			dst[i] = imageio.ToUint8(v)
-		}
-		return nil
-	}
+	fill := quality.GeneratorImages(m, latents)
 	s := cfg.ImageSize
 	what := fmt.Sprintf("%s (%dx%d)", path, s, s)
 	return &imageSource{n: n, size: s, what: what, fill: fill, close: m.Close}, nil
@@ -199,33 +189,6 @@ func latentSource(c *cli.Context, dim int) (func(start, count int) []float32, in
 	if n < 2 {
 		return nil, 0, fmt.Errorf("--n %d: statistics need at least 2 images", n)
 	}
-	stream := newLatentStream(c.Int64("seed"), dim)
-	return stream.take, n, nil
-}
-
-// latentStream draws N(0, 1) latents in order from one seeded generator, the
-// stream of engine.Latents.
-type latentStream struct {
-	rng  *rand.Rand
-	dim  int
-	next int
-	buf  []float32
-}
-
-func newLatentStream(seed int64, dim int) *latentStream {
-	return &latentStream{rng: rand.New(rand.NewSource(seed)), dim: dim}
-}
-
-// take returns the latents of items [start, start+count); start must be
-// where the previous call ended.
-func (l *latentStream) take(start, count int) []float32 {
-	if start != l.next {
-		panic(fmt.Sprintf("latent stream: items from %d requested, the stream is at %d", start, l.next))
-	}
-	l.next += count
-	l.buf = l.buf[:0]
-	for i := 0; i < count*l.dim; i++ {
-		l.buf = append(l.buf, float32(l.rng.NormFloat64()))
-	}
-	return l.buf
+	stream := quality.NewLatentStream(c.Int64("seed"), dim)
+	return stream.Take, n, nil
 }

@@ -61,6 +61,9 @@ type NetworkOptions struct {
 	InputSize int
 	// Range is the pixel range fed to the network. Default Unit.
 	Range Range
+	// LogitsOptional accepts a network without the Logits output: its
+	// Features then have no logits (no Inception Score).
+	LogitsOptional bool
 }
 
 // Network is a feature network (an Inception-v3 exported to ONNX) that maps
@@ -96,6 +99,10 @@ func NewNetwork(m *runtime.Model, opts NetworkOptions) (*Network, error) {
 		for _, o := range outs {
 			found = found || o.Name == name
 		}
+		if !found && name == opts.Logits && opts.LogitsOptional {
+			opts.Logits = ""
+			continue
+		}
 		if !found {
 			have := make([]string, len(outs))
 			for i, o := range outs {
@@ -117,7 +124,8 @@ func NewNetwork(m *runtime.Model, opts NetworkOptions) (*Network, error) {
 }
 
 // Options returns the options with defaults filled in (InputSize stays 0
-// when the images go in at their own size).
+// when the images go in at their own size; Logits is "" when an optional
+// logits output is missing).
 func (n *Network) Options() NetworkOptions { return n.opts }
 
 // Features are the outputs of a Network over a set of images.
@@ -161,6 +169,9 @@ func (n *Network) Run(pix []uint8, count, size int) (*Features, error) {
 	f := &Features{N: count}
 	if f.Pool, f.PoolDim, err = matrix(outs, n.opts.Pool, count); err != nil {
 		return nil, err
+	}
+	if n.opts.Logits == "" {
+		return f, nil
 	}
 	if f.Logits, f.Classes, err = matrix(outs, n.opts.Logits, count); err != nil {
 		return nil, err
