@@ -74,7 +74,7 @@ func (e *Env) cpuSession(path string, in, out []string) (*ort.DynamicAdvancedSes
 		return nil, err
 	}
 	defer so.Destroy()
-	s, err := ort.NewDynamicAdvancedSession(path, in, out, so)
+	s, err := createSession(path, CPU, in, out, so)
 	if err != nil {
 		return nil, fmt.Errorf("create cpu session: %w", err)
 	}
@@ -116,7 +116,7 @@ func (e *Env) cudaSession(path string, in, out []string) (*ort.DynamicAdvancedSe
 	var s *ort.DynamicAdvancedSession
 	err = guardSignals(func() error {
 		var err error
-		s, err = ort.NewDynamicAdvancedSession(path, in, out, so)
+		s, err = createSession(path, CUDA, in, out, so)
 		return err
 	})
 	if err != nil {
