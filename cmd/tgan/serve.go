@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tgan-dev/tgan/internal/engine"
 	"github.com/tgan-dev/tgan/internal/serve"
 	"github.com/urfave/cli/v2"
 )
@@ -18,8 +17,21 @@ import (
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "serve",
-		Usage:     "serve generated images over HTTP (GET /v1/samples/{seed}.png, /v1/grid.png?n=16&seed=1, /healthz)",
-		ArgsUsage: "MODEL (.safetensors checkpoint, training run folder or generator.onnx)",
+		Usage:     "serve generated images over HTTP: a page at /, PNGs, model JSON and /metrics",
+		ArgsUsage: "MODEL... (.safetensors checkpoints, training run folders or generator.onnx files; each served under its file or folder name)",
+		Description: `Open http://ADDR/ in a browser for the page: sample grids by seed, one sample
+large, interpolation strips, several models side by side, download as PNG.
+
+Endpoints (NAME is from /v1/models; without /models/{NAME} the first model answers):
+  GET /v1/models                                 the models (JSON: architecture, weights, backend, step) and limits
+  GET /v1/models/{NAME}                          one model (JSON)
+  GET /v1/models/{NAME}/samples/{seed}.png?scale=2
+  GET /v1/models/{NAME}/grid.png?n=16&seed=1&cols=4&scale=2    seeds seed..seed+n-1
+  GET /v1/models/{NAME}/interpolate.png?a=1&b=2&k=8&scale=2    seed a to seed b in k steps
+  GET /metrics                                   Prometheus text format (queue, batches, images)
+  GET /healthz
+Bad parameters get 400 naming the parameter, an unknown model 404, a full queue
+or a timeout 503 with Retry-After. Each model has its own batcher and queue.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
 			&cli.IntFlag{Name: "max-batch", Value: 32, Usage: "most images per forward pass (concurrent requests are batched)"},
@@ -38,9 +50,8 @@ const (
 )
 
 func runServe(c *cli.Context) error {
-	path, err := oneArg(c, "MODEL")
-	if err != nil {
-		return err
+	if c.NArg() == 0 {
+		return fmt.Errorf("serve: want one or more MODEL arguments (see --help)")
 	}
 	if c.Int("queue") < 64 {
 		return fmt.Errorf("--queue %d: must be at least 64 (the largest grid)", c.Int("queue"))
@@ -54,12 +65,12 @@ func runServe(c *cli.Context) error {
 	} else if wait < 0 {
 		return fmt.Errorf("--batch-wait %v: must not be negative", wait)
 	}
-	m, err := openModel(c, path, engine.Generator)
+	models, err := openServeModels(c, c.Args().Slice())
 	if err != nil {
 		return err
 	}
-	defer m.Close()
-	srv, err := serve.New(m, serve.Config{
+	defer closeAll(models)
+	srv, err := serve.NewModels(models, serve.Config{
 		MaxBatch: c.Int("max-batch"), BatchWait: wait, Queue: c.Int("queue"), Timeout: c.Duration("timeout"),
 		Log: log.New(os.Stderr, "", log.LstdFlags),
 	})
@@ -73,10 +84,45 @@ func runServe(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := m.Config()
-	fmt.Fprintf(os.Stderr, "serving %s (%dx%d, latent %d) on http://%s  (Ctrl-C to stop)\n",
-		path, cfg.ImageSize, cfg.ImageSize, cfg.LatentDim, ln.Addr())
+	for _, m := range models {
+		i := m.Info
+		fmt.Fprintf(os.Stderr, "model %s: %s (%dx%d, latent %d, weights %s)\n", i.Name, i.File, i.ImageSize, i.ImageSize, i.LatentDim, i.Weights)
+	}
+	fmt.Fprintf(os.Stderr, "serving %d model(s) on http://%s/  (Ctrl-C to stop)\n", len(models), ln.Addr())
 	err = srv.Serve(ctx, ln)
 	fmt.Fprintln(os.Stderr, "serve: stopped")
 	return err
+}
+
+// openServeModels opens every path as a generator, named by its file stem
+// (repeats get -2, -3, ...). On error the ones already open are closed.
+func openServeModels(c *cli.Context, paths []string) ([]serve.Model, error) {
+	opts, err := engineOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	names := serve.Names(paths)
+	var models []serve.Model
+	for i, arg := range paths {
+		path, err := resolveCheckpoint(arg)
+		if err != nil {
+			closeAll(models)
+			return nil, err
+		}
+		m, info, err := serve.Open(path, opts)
+		if err != nil {
+			closeAll(models)
+			return nil, err
+		}
+		reportBackend(m)
+		info.Name = names[i]
+		models = append(models, serve.Model{Model: m, Info: info})
+	}
+	return models, nil
+}
+
+func closeAll(models []serve.Model) {
+	for _, m := range models {
+		m.Model.Close()
+	}
 }

@@ -33,6 +33,8 @@ type BatcherConfig struct {
 	// Log, if not nil, gets one line per round, at most every LogEvery.
 	Log      *log.Logger
 	LogEvery time.Duration
+	// Name labels the log lines (the model's name; "" for none).
+	Name string
 }
 
 // Stats count what the batcher has done.
@@ -44,6 +46,9 @@ type Stats struct {
 	Rejected int64 // requests refused with ErrQueueFull
 	MaxBatch int64 // largest number of rows in one engine.Run
 	MaxJobs  int64 // most requests batched into one round
+	// Busy is the time spent in engine.Run: Images/Busy is the model's
+	// throughput while it works, whatever the load.
+	Busy time.Duration
 }
 
 type result struct {
@@ -74,6 +79,7 @@ type Batcher struct {
 	closed bool
 
 	runs, rounds, images, requests, rejected, maxBatch, maxJobs atomic.Int64
+	busyNanos                                                   atomic.Int64
 	lastLog                                                     time.Time
 }
 
@@ -147,6 +153,7 @@ func (b *Batcher) Stats() Stats {
 	return Stats{
 		Runs: b.runs.Load(), Rounds: b.rounds.Load(), Images: b.images.Load(), Requests: b.requests.Load(),
 		Rejected: b.rejected.Load(), MaxBatch: b.maxBatch.Load(), MaxJobs: b.maxJobs.Load(),
+		Busy: time.Duration(b.busyNanos.Load()),
 	}
 }
 
@@ -236,7 +243,9 @@ func (b *Batcher) runRound(batch []*job) {
 	out := make([]float32, 0, rows*b.out)
 	for start := 0; start < rows; start += b.cfg.MaxBatch {
 		n := min(b.cfg.MaxBatch, rows-start)
+		t0 := time.Now()
 		res, err := b.m.Run(z[start*b.in:(start+n)*b.in], n)
+		b.busyNanos.Add(int64(time.Since(t0)))
 		if err != nil {
 			b.finish(live, nil, err)
 			return
@@ -252,8 +261,12 @@ func (b *Batcher) runRound(batch []*job) {
 	b.finish(live, out, nil)
 	if b.cfg.Log != nil && time.Since(b.lastLog) >= b.cfg.LogEvery {
 		b.lastLog = time.Now()
-		b.cfg.Log.Printf("serve: batch of %d images (%d requests), %d images queued, %d runs so far",
-			rows, len(live), b.Queued(), b.runs.Load())
+		name := ""
+		if b.cfg.Name != "" {
+			name = " " + b.cfg.Name
+		}
+		b.cfg.Log.Printf("serve%s: batch of %d images (%d requests), %d images queued, %d runs so far",
+			name, rows, len(live), b.Queued(), b.runs.Load())
 	}
 }
 

@@ -84,6 +84,12 @@ func start(t *testing.T, m engine.Model, cfg Config) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveServer(t, srv)
+}
+
+// serveServer serves srv on 127.0.0.1:0 through Server.Serve.
+func serveServer(t *testing.T, srv *Server) *running {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
