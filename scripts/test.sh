@@ -7,6 +7,15 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh
+# The browser test of the `tgan serve` page (cmd/tgan) drives Debian's
+# chromium headless; TGAN_REQUIRE_BROWSER makes it fail rather than skip.
+if ! command -v chromium >/dev/null; then
+	echo "== apt: chromium (browser test of tgan serve)"
+	sudo_if() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+	sudo_if apt-get update -q
+	sudo_if env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+fi
+export TGAN_REQUIRE_BROWSER=1
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then
