@@ -10,14 +10,15 @@ import (
 )
 
 // gradNet is a network with a scalar cost, the gradient nodes the trainer
-// reads, and its compiled tape machine.
+// reads, and the executor that runs its graph (the tape machine unless the
+// trainer switched to ONNX Runtime; executor.go).
 type gradNet struct {
 	net    *gmodel.Net
 	cost   *G.Node
 	names  []string // parameters with gradients, sorted
 	grads  G.Nodes  // d cost / d parameter, in names order
 	inGrad *G.Node  // d cost / d input, when asked for
-	vm     G.VM
+	exec   executor
 }
 
 // compile differentiates cost with respect to the net's parameters (when
@@ -53,15 +54,18 @@ func compile(net *gmodel.Net, cost *G.Node, params, input bool, skip ...string) 
 		grads = grads[:len(grads)-1]
 	}
 	gn.grads = grads
-	gn.vm = G.NewTapeMachine(net.Graph)
+	gn.exec = newTapeExecutor(net.Graph)
 	return gn, nil
 }
 
-// run executes the whole tape (forward and backward) once.
-func (g *gradNet) run() error {
-	g.vm.Reset()
-	return g.vm.RunAll()
-}
+// run executes the graph (forward and backward) once.
+func (g *gradNet) run() error { return g.exec.run() }
+
+// costValue is the cost of the last run.
+func (g *gradNet) costValue() float32 { return g.exec.value(g.cost)[0] }
+
+// inputGrad is d cost / d input of the last run (nets compiled with input).
+func (g *gradNet) inputGrad() []float32 { return g.exec.value(g.inGrad) }
 
 // setInput copies x into the net's input node.
 func (g *gradNet) setInput(x []float32) {
@@ -72,7 +76,7 @@ func (g *gradNet) setInput(x []float32) {
 func (g *gradNet) paramGrads() map[string][]float32 {
 	out := make(map[string][]float32, len(g.names))
 	for i, name := range g.names {
-		out[name] = append([]float32(nil), denseData(g.grads[i].Value())...)
+		out[name] = append([]float32(nil), g.exec.value(g.grads[i])...)
 	}
 	return out
 }

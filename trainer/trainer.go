@@ -47,6 +47,7 @@ type Trainer struct {
 	dl      dStats          // filled by the D loss op
 	gl      float64         // filled by the G loss op
 	gAug    *augment.Params // fixed G-step augmentation (tests)
+	ort     *ortState       // ONNX Runtime executors (nil: the tape machine)
 	gGrads  map[string][]float32
 	// Test hooks: fixed interpolation weights, and a view of the clipped
 	// gradients of each step ("dis", "gen").
@@ -175,16 +176,23 @@ func (t *Trainer) gLossOp(x []float32) (float64, []float32, error) {
 // G loss and its gradient with respect to x.
 func (t *Trainer) throughD(x []float32) (float64, []float32, error) {
 	S := t.Config.ImageSize
+	p := t.gStepRandoms(S)
+	t.dGen.setInput(augment.Apply(p, x))
+	if err := t.dGen.run(); err != nil {
+		return 0, nil, fmt.Errorf("G step: discriminator: %w", err)
+	}
+	return t.gl, augment.ApplyTranspose(p, t.dGen.inputGrad()), nil
+}
+
+// gStepRandoms draws the G step's DiffAugment parameters and D's attention
+// noise (in that order) from the iteration's source.
+func (t *Trainer) gStepRandoms(S int) *augment.Params {
 	p := t.gAug
 	if p == nil {
 		p = augment.Sample(t.policy, t.Opts.GenBatch, 3, S, S, t.rng)
 	}
-	t.dGen.setInput(augment.Apply(p, x))
 	t.dGen.net.SetNoise(t.rng)
-	if err := t.dGen.run(); err != nil {
-		return 0, nil, fmt.Errorf("G step: discriminator: %w", err)
-	}
-	return t.gl, augment.ApplyTranspose(p, denseData(t.dGen.inGrad.Value())), nil
+	return p
 }
 
 // Epoch is the epoch that the v1 mask schedule sees at the next iteration.
@@ -224,7 +232,7 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 	st := Stats{Iter: t.Iter, Epoch: t.Epoch()}
 	t.gFwd.SetEpoch(st.Epoch)
 	t.gTrain.net.SetEpoch(st.Epoch)
-	fake, err := t.gFwd.Forward(z)
+	fake, err := t.fakes(z)
 	if err != nil {
 		return st, err
 	}
@@ -300,7 +308,7 @@ func (t *Trainer) penalty(real, fake []float32, rng *rand.Rand) (float64, map[st
 	if err := t.pen.run(); err != nil {
 		return 0, nil, fmt.Errorf("gradient penalty: %w", err)
 	}
-	return float64(denseData(t.pen.cost.Value())[0]), t.pen.paramGrads(), nil
+	return float64(t.pen.costValue()), t.pen.paramGrads(), nil
 }
 
 // gStep computes the (clipped) G gradients for z into t.gGrads; with MT-CT
@@ -308,6 +316,7 @@ func (t *Trainer) penalty(real, fake []float32, rng *rand.Rand) (float64, map[st
 // t.srGrads) before the joint clipping.
 func (t *Trainer) gStep(z, real []float32, st *Stats) error {
 	t.gTrain.setInput(z)
+	t.beforeGTrain() // ONNX Runtime: the draws throughD makes on the tape
 	if err := t.gTrain.run(); err != nil {
 		return fmt.Errorf("G step: %w", err)
 	}

@@ -1,0 +1,235 @@
+package trainer
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runtime"
+)
+
+func skipWithoutORT(tb testing.TB) {
+	tb.Helper()
+	if _, err := runtime.FindLibrary("", false); err != nil {
+		tb.Skipf("no ONNX Runtime library: %v", err)
+	}
+}
+
+// finalMicroConfig is microConfig in the final code's layout: relative
+// position bias, two-scale D with attention noise, no mask.
+func finalMicroConfig(tb testing.TB) *model.Config {
+	cfg := microConfig(tb)
+	cfg.Version, cfg.GRelPos, cfg.MaskSchedule = model.Final, true, nil
+	cfg.DKind, cfg.DRelPos = model.DScale2, true
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// tensorErr is max|got-want| / max|want| (0 when want is all zero and got
+// equals it).
+func tensorErr(got, want []float32) float64 {
+	var num, den float64
+	for i := range want {
+		num = math.Max(num, math.Abs(float64(got[i])-float64(want[i])))
+		den = math.Max(den, math.Abs(float64(want[i])))
+	}
+	if num == 0 {
+		return 0
+	}
+	return num / math.Max(den, 1e-30)
+}
+
+func relDiff(a, b float64) float64 {
+	return math.Abs(a-b) / math.Max(math.Abs(b), 1e-12)
+}
+
+// TestORTExecutorMatchesTape runs one iteration (D step with WGAN-GP-eps
+// double backprop and DiffAugment with every operation drawn, then a G
+// step through the updated D) with the tape machine and with ONNX Runtime
+// on CPU, from the same seed, and compares losses, clipped gradients,
+// updated weights and the EMA generator.
+func TestORTExecutorMatchesTape(t *testing.T) {
+	skipWithoutORT(t)
+	const tol = 1e-5
+	for _, c := range []struct {
+		name string
+		cfg  func(testing.TB) *model.Config
+	}{{"v1", microConfig}, {"final", finalMicroConfig}} {
+		t.Run(c.name, func(t *testing.T) {
+			var trs [2]*Trainer
+			grads := [2]map[string]map[string][]float32{{}, {}}
+			var stats [2][]Stats
+			var first [2][3]model.Weights // Dis, Gen, AvgGen after iteration 0
+			var firstGrads [2]map[string]map[string][]float32
+			for i := range trs {
+				o := microOptions()
+				o.NCritic = 1
+				tr, err := New(c.cfg(t), o, newSynth(8, 8))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr.policy.CutoutProb = 1
+				g := grads[i]
+				tr.gradsHook = func(net string, gr map[string][]float32) {
+					g[net] = map[string][]float32{}
+					for k, v := range gr {
+						g[net][k] = append([]float32(nil), v...)
+					}
+				}
+				if i == 1 {
+					if _, err := tr.UseExecutor(ExecutorORT, runtime.CPU, ""); err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { tr.Close() })
+				}
+				for it := 0; it < 2; it++ {
+					st, err := tr.Step()
+					if err != nil {
+						t.Fatal(err)
+					}
+					stats[i] = append(stats[i], st)
+					if it == 0 {
+						first[i] = [3]model.Weights{tr.Dis.Clone(), tr.Gen.Clone(), tr.AvgGen.Clone()}
+						firstGrads[i] = map[string]map[string][]float32{"dis": g["dis"], "gen": g["gen"]}
+					}
+				}
+				trs[i] = tr
+			}
+			worst := 0.0
+			check := func(what string, e float64) {
+				worst = math.Max(worst, e)
+				if e > tol {
+					t.Errorf("%s: relative error %.2g (limit %g)", what, e, tol)
+				}
+			}
+			// After the first iteration: updated weights and EMA. Adam's
+			// first step is lr*g/(|g|+1e-8), so a weight whose gradient is
+			// below 1e-6 moves by an amount that amplifies the gradient's
+			// last bits (as in TestStepMatchesPyTorch): those elements get an
+			// absolute bound of 1e-2*lr instead.
+			for k, name := range []string{"Dis", "Gen", "AvgGen"} {
+				net := map[string]string{"Dis": "dis", "Gen": "gen", "AvgGen": "gen"}[name]
+				for tn, want := range first[0][k] {
+					got, g := first[1][k][tn].F32, firstGrads[0][net][tn]
+					var num, den float64
+					for j, w := range want.F32 {
+						d := math.Abs(float64(got[j]) - float64(w))
+						den = math.Max(den, math.Abs(float64(w)))
+						if g != nil && math.Abs(float64(g[j])) < 1e-6 {
+							if d > 1e-2*trs[0].Opts.LRG {
+								t.Errorf("iteration 0 %s %s[%d]: off by %.2g (gradient %.2g)", name, tn, j, d, g[j])
+							}
+							continue
+						}
+						num = math.Max(num, d)
+					}
+					check("iteration 0 "+name+" "+tn, num/math.Max(den, 1e-30))
+				}
+			}
+			for it := range stats[0] {
+				a, b := stats[1][it], stats[0][it]
+				for _, v := range []struct {
+					name string
+					a, b float64
+				}{{"d_loss", a.DLoss, b.DLoss}, {"gp", a.GP, b.GP}, {"d_real", a.DReal, b.DReal}, {"d_fake", a.DFake, b.DFake},
+					{"g_loss", a.GLoss, b.GLoss}, {"|grad D|", a.DGradNorm, b.DGradNorm}, {"|grad G|", a.GGradNorm, b.GGradNorm}} {
+					check("iteration "+itoa(it)+" "+v.name, relDiff(v.a, v.b))
+				}
+			}
+			// Clipped gradients of the second iteration (the first one's
+			// weights already differ in the last bits).
+			for _, net := range []string{"dis", "gen"} {
+				if len(grads[0][net]) == 0 || len(grads[0][net]) != len(grads[1][net]) {
+					t.Fatalf("%s: %d and %d gradients", net, len(grads[0][net]), len(grads[1][net]))
+				}
+				for name, want := range grads[0][net] {
+					check(net+" grad "+name, tensorErr(grads[1][net][name], want))
+				}
+			}
+			t.Logf("worst relative error %.2g over stats, gradients, weights and EMA", worst)
+			// After two iterations Adam's second step divides by the root
+			// of the first step's squared gradient: near-zero elements
+			// amplify last-bit differences, so the weights get 1e-4.
+			for _, w := range []struct {
+				name string
+				a, b model.Weights
+			}{{"Dis", trs[1].Dis, trs[0].Dis}, {"Gen", trs[1].Gen, trs[0].Gen}, {"AvgGen", trs[1].AvgGen, trs[0].AvgGen}} {
+				for name, want := range w.b {
+					if e := tensorErr(w.a[name].F32, want.F32); e > 1e-4 {
+						t.Errorf("iteration 1 %s %s: relative error %.2g (limit 1e-4)", w.name, name, e)
+					}
+				}
+			}
+		})
+	}
+}
+
+func itoa(i int) string { return strings.TrimSpace(string(rune('0' + i))) }
+
+func TestExecutorErrors(t *testing.T) {
+	tr, err := New(microConfig(t), microOptions(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.UseExecutor("tape", runtime.CPU, ""); err == nil || !strings.Contains(err.Error(), `unknown executor "tape"`) {
+		t.Errorf("unknown executor: %v", err)
+	}
+	if _, err := tr.UseExecutor(ExecutorGorgonia, runtime.CUDA, ""); err == nil || !strings.Contains(err.Error(), "--executor ort") {
+		t.Errorf("gorgonia on cuda: %v", err)
+	}
+}
+
+// TestORTResumeIsExact: with ONNX Runtime as executor, 2 iterations, a
+// checkpoint, Resume and 2 more give the same weights, EMA and Adam state
+// as 4 straight.
+func TestORTResumeIsExact(t *testing.T) {
+	skipWithoutORT(t)
+	start := func() *Trainer {
+		tr, err := New(microConfig(t), microOptions(), newSynth(8, 8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ortOn(t, tr)
+		return tr
+	}
+	steps := func(tr *Trainer, n int) {
+		for i := 0; i < n; i++ {
+			if _, err := tr.Step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a := start()
+	steps(a, 4)
+	b := start()
+	steps(b, 2)
+	b2, err := Resume(b.Checkpoint(), newSynth(8, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ortOn(t, b2)
+	steps(b2, 2)
+	ca, cb := a.Checkpoint(), b2.Checkpoint()
+	for _, p := range []struct {
+		name string
+		x, y model.Weights
+	}{{"gen", ca.Gen, cb.Gen}, {"avg_gen", ca.AvgGen, cb.AvgGen}, {"dis", ca.Dis, cb.Dis}, {"extra", ca.Extra, cb.Extra}} {
+		if d, at := maxDiff(p.x, p.y); d != 0 {
+			t.Errorf("%s differs by %g (%s)", p.name, d, at)
+		}
+	}
+	if ca.Meta[MetaState] != cb.Meta[MetaState] {
+		t.Errorf("trainer state differs:\n%s\n%s", ca.Meta[MetaState], cb.Meta[MetaState])
+	}
+}
+
+func ortOn(t *testing.T, tr *Trainer) {
+	t.Helper()
+	if _, err := tr.UseExecutor(ExecutorORT, runtime.CPU, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+}
