@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 )
@@ -89,6 +90,11 @@ type Options struct {
 	// FP16 writes float16 weights and compute with float32 inputs and
 	// outputs (see Float16); KeyPrecision says "fp16".
 	FP16 bool
+	// Fused, when set, writes the files in ONNX Runtime's fused form for
+	// that execution provider (package fused: com.microsoft
+	// MultiHeadAttention and SkipLayerNormalization) instead of standard
+	// opset-17 operators.
+	Fused fused.Target
 }
 
 // File names written by Export.
@@ -128,9 +134,9 @@ func Export(src Source, outDir string, opts Options) ([]string, error) {
 	}
 	w := &fileWriter{}
 	w.mkdir(outDir)
-	gbytes := w.model(filepath.Join(outDir, GeneratorFile), gm)
+	gbytes := w.model(filepath.Join(outDir, GeneratorFile), gm, opts.Fused)
 	if dm != nil {
-		w.model(filepath.Join(outDir, DiscriminatorFile), dm)
+		w.model(filepath.Join(outDir, DiscriminatorFile), dm, opts.Fused)
 	}
 	if opts.TritonRepo != "" {
 		dir := filepath.Join(opts.TritonRepo, TritonModel)
@@ -169,12 +175,13 @@ func (w *fileWriter) mkdir(dir string) {
 	}
 }
 
-// model marshals m, writes it to path and returns the bytes.
-func (w *fileWriter) model(path string, m *onnx.Model) []byte {
+// model marshals m (in its fused form for target, when set), writes it to
+// path and returns the bytes.
+func (w *fileWriter) model(path string, m *onnx.Model, target fused.Target) []byte {
 	if w.err != nil {
 		return nil
 	}
-	b, err := m.Marshal()
+	b, err := marshal(m, target)
 	if err != nil {
 		w.err = errorf("%w", err)
 		return nil

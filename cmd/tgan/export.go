@@ -13,30 +13,55 @@ import (
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
-		Usage:     "write ONNX graphs of G and D",
-		ArgsUsage: "CKPT",
-		Description: `Writes OUTDIR/generator.onnx (z -> raw image in about [-1,1]) and
+		Usage:     "write ONNX graphs of G and D, or the official PyTorch training checkpoint (--pth)",
+		ArgsUsage: "CKPT | MODEL.onnx",
+		Description: pthExportHelp + `Writes OUTDIR/generator.onnx (z -> raw image in about [-1,1]) and
 OUTDIR/discriminator.onnx (image -> logit, evaluation mode) from a tgan
 checkpoint. CKPT is a checkpoint file (ckpt-*.safetensors, or one made by
 'tgan import') or a training run folder, whose 'latest' entry (a symlink or a
 text file naming the newest checkpoint) is used. The EMA generator is
 exported unless --raw-generator is given. --fp16 writes float16 weights and
 compute (inputs and outputs stay float32, metadata tgan.precision "fp16"),
-for GPUs; on a CPU it is slower than the default float32.`,
+for GPUs; on a CPU it is slower than the default float32.
+
+--fused cpu|cuda writes ONNX Runtime's fused form instead of standard
+opset-17 operators: one com.microsoft.MultiHeadAttention per block and
+SkipLayerNormalization (for cuda, head sizes that are not a multiple of 8
+are zero-padded). Such files run on ONNX Runtime only (CPU or CUDA
+provider, float32 or float16); tgan's own runtime fuses standard files by
+itself. Given MODEL.onnx (a file written by 'tgan export'), --fused writes
+its fused form to OUTDIR under the same name.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "onnx", Usage: "output `DIR` for generator.onnx and discriminator.onnx", Required: true},
+			&cli.StringFlag{Name: "onnx", Usage: "output `DIR` for generator.onnx and discriminator.onnx"},
+			&cli.StringFlag{Name: "pth", Usage: "write the official TransGAN training checkpoint (PyTorch zip) to `OUT.pth` instead of ONNX"},
+			&cli.BoolFlag{Name: "module-prefix", Usage: "--pth: prefix state_dict keys with \"module.\" as DDP does (default: on for final, off for v1)"},
+			&cli.StringFlag{Name: "path-helper", Usage: "--pth: the official script's run folder `DIR` (path_helper; default logs/<OUT name>)"},
 			&cli.BoolFlag{Name: "raw-generator", Usage: "export the trained generator instead of its EMA"},
 			&cli.StringFlag{Name: "triton", Usage: "also write the generator into the Triton model repository `REPO` (REPO/tgan_generator/)"},
 			&cli.IntFlag{Name: "triton-max-batch", Value: 64, Usage: "Triton max_batch_size"},
 			&cli.BoolFlag{Name: "fp16", Usage: "float16 weights and compute, float32 inputs and outputs (for GPUs)"},
+			&cli.StringFlag{Name: "fused", Usage: "write ONNX Runtime's fused form for `PROVIDER` (cpu or cuda) instead of standard operators"},
 		},
 		Action: runExport,
 	}
 }
 
 func runExport(c *cli.Context) error {
+	if c.String("pth") != "" {
+		return runExportPTH(c)
+	}
+	if c.String("onnx") == "" {
+		return fmt.Errorf("export: --onnx DIR or --pth OUT.pth is required")
+	}
 	if c.NArg() != 1 {
 		return fmt.Errorf("export: need exactly one CKPT argument (a checkpoint file or a run folder), got %d", c.NArg())
+	}
+	target, err := fusedTarget(c)
+	if err != nil {
+		return err
+	}
+	if isONNXFile(c.Args().First()) {
+		return exportFusedFile(c, c.Args().First(), target)
 	}
 	path, err := resolveCheckpoint(c.Args().First())
 	if err != nil {
@@ -59,6 +84,7 @@ func runExport(c *cli.Context) error {
 		TritonMaxBatch: c.Int("triton-max-batch"),
 		Metadata:       map[string]string{"tgan.checkpoint": filepath.Base(path)},
 		FP16:           c.Bool("fp16"),
+		Fused:          target,
 	})
 	for _, f := range files {
 		fmt.Fprintln(c.App.Writer, "wrote", f)

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/onnx"
+)
+
+// fusedTarget parses --fused; "" when it is not given.
+func fusedTarget(c *cli.Context) (fused.Target, error) {
+	if !c.IsSet("fused") {
+		return "", nil
+	}
+	t, err := fused.ParseTarget(c.String("fused"))
+	if err != nil {
+		return "", fmt.Errorf("export: --fused: %w", err)
+	}
+	return t, nil
+}
+
+func isONNXFile(path string) bool {
+	return strings.EqualFold(filepath.Ext(path), ".onnx")
+}
+
+// exportFusedFile writes the fused form of an .onnx file that tgan export
+// wrote to OUTDIR under the same name.
+func exportFusedFile(c *cli.Context, path string, target fused.Target) error {
+	if target == "" {
+		return fmt.Errorf("export: %s is an ONNX file: give --fused cpu|cuda to write its fused form, or a checkpoint to export", path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	out, rep, err := fused.Bytes(data, fused.Options{Target: target})
+	switch {
+	case errors.Is(err, fused.ErrNotTgan):
+		return fmt.Errorf("export: %s: %v; --fused rewrites files written by 'tgan export'", path, err)
+	case err != nil:
+		return fmt.Errorf("export: %s: %w", path, err)
+	}
+	dir := c.String("onnx")
+	dest := filepath.Join(dir, filepath.Base(path))
+	if same(dest, path) {
+		return fmt.Errorf("export: --onnx %s would overwrite %s; choose another folder", dir, path)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := onnx.WriteFileAtomic(dest, out); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %s (%v)\n", dest, rep)
+	return nil
+}
+
+// same reports whether two paths name the same existing file.
+func same(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
