@@ -102,12 +102,10 @@ type lookup struct {
 func (l lookup) run() (Library, error) {
 	lib, err := l.locate()
 	if err != nil {
-		logf("%v", err)
 		return Library{}, err
 	}
 	info, err := probeLibrary(lib.Path)
 	if err != nil {
-		logf("%v", err)
 		return Library{}, err
 	}
 	lib.Version, lib.Providers = info.version, info.providers

@@ -18,9 +18,10 @@ func runtimeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "provider", Value: "cpu", Usage: ".onnx models: cpu, cuda (fails with the reason if CUDA cannot run) or auto (CUDA, else CPU with the reason)"},
 		&cli.IntFlag{Name: "device", Usage: "CUDA device id"},
-		&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so (default: $" + runtime.LibraryEnvVar + ", then .ort/ from scripts/setup.sh)"},
+		&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so (default: $" + runtime.LibraryEnvVar + ", next to the executable, .ort/ from scripts/setup.sh, the system loader; see tgan version)"},
 		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads (0: library default)"},
 		&cli.Int64Flag{Name: "noise-seed", Usage: "checkpoints, final D: seed of the attention noise (scaled by the learned strength)"},
+		verboseFlag(),
 	}
 }
 
@@ -29,6 +30,7 @@ func engineOptions(c *cli.Context) (engine.Options, error) {
 	if err != nil {
 		return engine.Options{}, err
 	}
+	setVerbose(c)
 	return engine.Options{
 		Runtime: runtime.Options{
 			LibraryPath: c.String("ort-lib"), Provider: p, DeviceID: c.Int("device"), IntraOpThreads: c.Int("threads"),

@@ -16,7 +16,7 @@ const version = "0.1.0"
 
 func main() {
 	app := newApp()
-	if err := app.Run(flagsFirst(app, os.Args)); err != nil {
+	if err := app.Run(flagsFirst(app, versionAlias(os.Args))); err != nil {
 		fmt.Fprintln(os.Stderr, "tgan:", oneLine(err))
 		os.Exit(1)
 	}
@@ -28,6 +28,13 @@ func newApp() *cli.App {
 		Name:    "tgan",
 		Usage:   "train, export and run TransGAN (transformer GAN) models",
 		Version: version,
+		// --version is `tgan version` (see versionAlias); -v is --verbose.
+		HideVersion: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "version", Usage: "same as the version command"},
+			verboseFlag(),
+		},
+		Before: setVerbose,
 		Commands: []*cli.Command{
 			trainCommand(),
 			importCommand(),
@@ -39,6 +46,7 @@ func newApp() *cli.App {
 			fidCommand(),
 			serveCommand(),
 			benchCommand(),
+			versionCommand(),
 		},
 		// Errors are printed once, as one line, by main: no usage dump, no stack.
 		ExitErrHandler: func(*cli.Context, error) {},
