@@ -4,6 +4,9 @@
 #   scripts/setup.sh            apt packages + ONNX Runtime CPU library (.ort/lib/)
 #   scripts/setup.sh --cuda     also the version-matched CUDA set (.ort/cuda/)
 #   scripts/setup.sh --no-apt   skip the apt step
+#   scripts/setup.sh --prefix DIR   also build tgan and install it with the
+#                               library: DIR/bin/tgan, DIR/lib/libonnxruntime.so.1
+#                               (with --cuda: the CUDA set in DIR/lib)
 #
 # Idempotent: apt is skipped when every package is installed (dpkg -s), and a
 # library is downloaded only when it is missing or its sha256 does not match.
@@ -33,16 +36,25 @@ CUDA_PROV_SHA="56cf3254b118ad837ccc4ed8f6d1b23504bbf7ef91b34cbc0b289cb7f10b3037"
 
 WANT_CUDA=0
 WANT_APT=1
-for arg in "$@"; do
+PREFIX=""
+while [ $# -gt 0 ]; do
+	arg="$1"
+	shift
 	case "$arg" in
 	--cuda) WANT_CUDA=1 ;;
 	--no-apt) WANT_APT=0 ;;
+	--prefix=*) PREFIX="${arg#--prefix=}" ;;
+	--prefix)
+		[ $# -gt 0 ] || { echo "setup.sh: --prefix needs a DIR" >&2; exit 2; }
+		PREFIX="$1"
+		shift
+		;;
 	-h | --help)
-		sed -n '2,10p' "$0"
+		sed -n '2,14p' "$0"
 		exit 0
 		;;
 	*)
-		echo "setup.sh: unknown option $arg (use --cuda, --no-apt)" >&2
+		echo "setup.sh: unknown option $arg (use --cuda, --no-apt, --prefix DIR)" >&2
 		exit 2
 		;;
 	esac
@@ -164,6 +176,26 @@ setup: the machine that runs --provider cuda still needs:
 EOF
 }
 
+# install_prefix builds tgan into PREFIX/bin and puts the library set
+# beside it in PREFIX/lib, where tgan looks first (next to the executable).
+install_prefix() {
+	command -v go >/dev/null || die "--prefix: go not found (Go 1.26 builds tgan)"
+	local src="$ORT_DIR/lib" rev f
+	[ "$WANT_CUDA" -eq 1 ] && src="$ORT_DIR/cuda"
+	mkdir -p "$PREFIX/bin" "$PREFIX/lib" || die "--prefix: cannot create $PREFIX/bin and $PREFIX/lib"
+	PREFIX="$(cd "$PREFIX" && pwd)"
+	rev="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || true)"
+	(cd "$ROOT" && go build -ldflags "-X main.commit=$rev" -o "$PREFIX/bin/tgan.tmp.$$" ./cmd/tgan) ||
+		die "--prefix: go build failed"
+	mv -f "$PREFIX/bin/tgan.tmp.$$" "$PREFIX/bin/tgan"
+	for f in "$src"/*.so*; do
+		cp "$f" "$PREFIX/lib/$(basename "$f").tmp.$$"
+		mv -f "$PREFIX/lib/$(basename "$f").tmp.$$" "$PREFIX/lib/$(basename "$f")"
+	done
+	log "installed $PREFIX/bin/tgan and $PREFIX/lib/libonnxruntime.so.1 (from $src); put $PREFIX/bin on PATH"
+	"$PREFIX/bin/tgan" version
+}
+
 start=$SECONDS
 if [ "$WANT_APT" -eq 1 ]; then
 	install_apt
@@ -174,5 +206,8 @@ command -v npm >/dev/null || die "npm not found (install Debian package npm, or 
 install_cpu
 if [ "$WANT_CUDA" -eq 1 ]; then
 	install_cuda
+fi
+if [ -n "$PREFIX" ]; then
+	install_prefix
 fi
 log "done in $((SECONDS - start))s; runtime finds $ORT_DIR/lib/libonnxruntime.so.1 by itself"
