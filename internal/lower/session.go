@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/tgan-dev/tgan/runtime"
@@ -70,6 +71,19 @@ func sessionOptions(provider runtime.Provider) (*ort.SessionOptions, error) {
 	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
 		so.Destroy()
 		return nil, fmt.Errorf("session options: %w", err)
+	}
+	// Idle worker threads sleep instead of spinning: between runs the
+	// trainer works in Go (Adam, augmentation), and spinning threads took
+	// those cores (and a shared machine's) away.
+	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	if prefix := os.Getenv(runtime.ProfileEnv); prefix != "" {
+		if err := so.EnableProfiling(prefix); err != nil {
+			so.Destroy()
+			return nil, fmt.Errorf("session options: profiling: %w", err)
+		}
 	}
 	if provider != runtime.CUDA {
 		return so, nil
