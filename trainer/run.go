@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/dataset"
 	"github.com/tgan-dev/tgan/internal/imageio"
+	"github.com/tgan-dev/tgan/internal/quality"
 	"github.com/tgan-dev/tgan/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -40,7 +42,13 @@ type RunInfo struct {
 	Data            string `json:"data" yaml:"data"`
 	CheckpointEvery int    `json:"checkpoint_every" yaml:"checkpoint_every"` // G steps; default 500
 	Keep            int    `json:"keep" yaml:"keep"`                         // checkpoints kept; default 3
+	// Eval, when set, tracks sample quality during training (eval.go).
+	Eval *EvalInfo `json:"eval,omitempty" yaml:"eval,omitempty"`
 }
+
+// ErrBudget is returned (wrapped) by Train when Run.Budget is spent; the
+// run was saved as on an interruption.
+var ErrBudget = errors.New("training time budget spent")
 
 // EffectiveConfig is the content of config.yaml.
 type EffectiveConfig struct {
@@ -62,10 +70,42 @@ type Run struct {
 	// steps (default 10), for logs that are not terminals.
 	Plain      bool
 	PlainEvery int
+	// Budget > 0 limits this session's training time (evaluations not
+	// counted): Train saves and returns ErrBudget after the G step that
+	// reaches it.
+	Budget time.Duration
+	// Evaluator, when set, scores the EMA G and G every Info.Eval.Every G
+	// steps and at the end of Train (eval.go).
+	Evaluator *quality.Evaluator
 
-	acc     statsAcc
-	lastRow time.Time
-	lock    *os.File
+	acc       statsAcc
+	lastRow   time.Time
+	lock      *os.File
+	eval      evalState
+	sessStart time.Time
+	nowFn     func() time.Time // the clock (tests replace it)
+}
+
+func (r *Run) now() time.Time {
+	if r.nowFn != nil {
+		return r.nowFn()
+	}
+	return time.Now()
+}
+
+// trained is this session's training time: since Train began, less the
+// evaluations.
+func (r *Run) trained() time.Duration {
+	if r.sessStart.IsZero() {
+		return 0
+	}
+	return r.now().Sub(r.sessStart) - r.eval.sessEval
+}
+
+// clock is the run's time so far, over all its sessions.
+func (r *Run) clock() runClock {
+	p := r.eval.prevClock
+	return runClock{TrainS: p.TrainS + r.trained().Seconds(), EvalS: p.EvalS + r.eval.sessEval.Seconds()}
 }
 
 // NewRun starts a fresh run in dir (created; it must not hold a run yet).
@@ -81,6 +121,7 @@ func NewRun(dir string, info RunInfo, t *Trainer) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{Dir: dir, Info: info.defaults(), Trainer: t, lock: lock}
+	r.eval.best = math.Inf(1)
 	if err := r.writeConfig(); err != nil {
 		r.Close()
 		return nil, err
@@ -137,9 +178,11 @@ func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, erro
 		return nil, err
 	}
 	r := &Run{Dir: dir, Info: info.defaults(), Trainer: t, lock: lock}
-	if err := r.truncateMetrics(); err != nil {
+	rows, err := r.truncateMetrics()
+	if err != nil {
 		return nil, err
 	}
+	r.restoreEval(rows, ck)
 	ok = true
 	return r, nil
 }
@@ -151,11 +194,17 @@ func trimLine(b []byte) []byte {
 	return b
 }
 
-// Train runs until the Trainer has done steps G steps, ctx is cancelled
-// (a checkpoint is saved, then ctx's error returned), or a loss turns
-// non-finite (no checkpoint is written; the last good one stays).
+// Train runs until the Trainer has done steps G steps (steps <= 0: no
+// limit, for a Budget), ctx is cancelled (a checkpoint is saved, then ctx's
+// error returned), the Budget is spent (saved, ErrBudget returned), or a
+// loss turns non-finite (no checkpoint is written; the last good one stays).
+// With an Evaluator, the EMA G and G are scored every Info.Eval.Every G
+// steps and after the last G step.
 func (r *Run) Train(ctx context.Context, steps int) (err error) {
 	t := r.Trainer
+	if steps <= 0 {
+		steps = math.MaxInt
+	}
 	var bar *progressbar.ProgressBar
 	defer func() {
 		if err != nil && bar != nil && ctx.Err() == nil {
@@ -164,25 +213,22 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 	}()
 	start := t.GSteps
 	if r.Progress != nil && !r.Plain {
+		total := -1 // a spinner when only the budget limits the run
+		if steps != math.MaxInt {
+			total = max(steps-start, 0)
+		}
 		// The bar counts this session's G steps, so that rate and ETA are right after a resume.
-		bar = progressbar.NewOptions(max(steps-start, 0), progressbar.OptionSetWriter(r.Progress),
+		bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(r.Progress),
 			progressbar.OptionSetDescription("train"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("G steps"), progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(500*time.Millisecond), progressbar.OptionShowElapsedTimeOnFinish())
 	}
-	r.lastRow = time.Now()
-	began := r.lastRow
+	r.sessStart, r.eval.sessEval = r.now(), 0
+	r.lastRow = r.sessStart
 	saved := -1
 	for t.GSteps < steps {
 		if err := ctx.Err(); err != nil {
-			if bar != nil {
-				fmt.Fprintln(r.Progress) // end the bar's line
-			}
-			if serr := r.Save(); serr != nil {
-				return errors.Join(err, serr)
-			}
-			r.logf("interrupted at G step %d (iteration %d): checkpoint saved", t.GSteps, t.Iter)
-			return err
+			return r.interrupted(bar, err)
 		}
 		st, err := t.Step()
 		if err != nil {
@@ -195,25 +241,30 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 		if !st.GStepped {
 			continue
 		}
-		if err := r.writeMetrics(st); err != nil {
+		outOfTime := r.Budget > 0 && r.trained() >= r.Budget
+		last := t.GSteps == steps || outOfTime
+		m := r.metric(st)
+		if r.Evaluator != nil && r.Info.Eval != nil && (t.GSteps%max(r.Info.Eval.Every, 1) == 0 || last) {
+			if bar != nil {
+				_ = bar.Clear()
+			}
+			if err := r.evaluate(ctx, &m); err != nil {
+				if ctx.Err() != nil {
+					return r.interrupted(bar, ctx.Err())
+				}
+				return err
+			}
+		}
+		if err := r.writeMetrics(m); err != nil {
 			return err
 		}
-		if r.Plain && r.Progress != nil && (t.GSteps%max(r.PlainEvery, 1) == 0 || t.GSteps == steps) {
-			done := float64(t.GSteps - start)
-			el := time.Since(began)
-			eta := time.Duration(float64(el) / done * float64(steps-t.GSteps)).Round(time.Second)
-			sr := ""
-			if t.srNet != nil {
-				sr = fmt.Sprintf("  SR %.4f", st.SRLoss)
+		if m.FDEMA != nil {
+			if err := r.plotFD(); err != nil {
+				return err
 			}
-			fmt.Fprintf(r.Progress, "step %d/%d  D %.4f  G %.4f  GP %.4f%s  %.2f G steps/s  ETA %v\n",
-				t.GSteps, steps, st.DLoss, st.GLoss, st.GP, sr, done/el.Seconds(), eta)
 		}
-		if bar != nil {
-			bar.Describe(fmt.Sprintf("step %d D %.3f G %.3f", t.GSteps, st.DLoss, st.GLoss))
-			_ = bar.Set(t.GSteps - start)
-		}
-		if t.GSteps%r.Info.CheckpointEvery == 0 || t.GSteps == steps {
+		r.progress(bar, st, start, steps)
+		if t.GSteps%r.Info.CheckpointEvery == 0 || last {
 			if err := r.Save(); err != nil {
 				return err
 			}
@@ -221,6 +272,13 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 				r.logf("saved %s", CheckpointName(t.GSteps))
 			}
 			saved = t.GSteps
+		}
+		if outOfTime {
+			if bar != nil {
+				fmt.Fprintln(r.Progress) // end the bar's line
+			}
+			r.logf("time budget of %v spent at G step %d (iteration %d): checkpoint saved", r.Budget, t.GSteps, t.Iter)
+			return ErrBudget
 		}
 	}
 	if saved != t.GSteps {
@@ -232,7 +290,53 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 		_ = bar.Finish()
 		fmt.Fprintln(r.Progress)
 	}
+	if c := r.clock(); r.Evaluator != nil {
+		r.logf("time so far: training %s, evaluation %s", secs(c.TrainS), secs(c.EvalS))
+	}
 	return nil
+}
+
+// interrupted saves a checkpoint after a cancellation and returns err.
+func (r *Run) interrupted(bar *progressbar.ProgressBar, err error) error {
+	if bar != nil {
+		fmt.Fprintln(r.Progress) // end the bar's line
+	}
+	if serr := r.Save(); serr != nil {
+		return errors.Join(err, serr)
+	}
+	r.logf("interrupted at G step %d (iteration %d): checkpoint saved", r.Trainer.GSteps, r.Trainer.Iter)
+	return err
+}
+
+// progress updates the bar, or prints a plain line every PlainEvery G steps.
+func (r *Run) progress(bar *progressbar.ProgressBar, st Stats, start, steps int) {
+	t := r.Trainer
+	if r.Plain && r.Progress != nil && (t.GSteps%max(r.PlainEvery, 1) == 0 || t.GSteps == steps) {
+		done := float64(t.GSteps - start)
+		el := r.trained()
+		left := ""
+		switch {
+		case steps != math.MaxInt:
+			eta := time.Duration(float64(el) / done * float64(steps-t.GSteps)).Round(time.Second)
+			left = fmt.Sprintf("  ETA %v", eta)
+		case r.Budget > 0:
+			left = fmt.Sprintf("  budget left %v", (r.Budget - el).Round(time.Second))
+		}
+		sr := ""
+		if t.srNet != nil {
+			sr = fmt.Sprintf("  SR %.4f", st.SRLoss)
+		}
+		total := ""
+		if steps != math.MaxInt {
+			total = fmt.Sprintf("/%d", steps)
+		}
+		fmt.Fprintf(r.Progress, "step %d%s  D %.4f  G %.4f  GP %.4f%s  %.2f G steps/s%s\n",
+			t.GSteps, total, st.DLoss, st.GLoss, st.GP, sr, done/el.Seconds(), left)
+	}
+	if bar != nil {
+		bar.Describe(fmt.Sprintf("step %d D %.3f G %.3f", t.GSteps, st.DLoss, st.GLoss))
+		_ = bar.Set(t.GSteps - start)
+	}
 }
 
 func (r *Run) logf(format string, args ...any) {
@@ -250,9 +354,7 @@ func CheckpointName(step int) string { return fmt.Sprintf("ckpt-%d.safetensors",
 // chart and the latest pointer, and prunes old checkpoints.
 func (r *Run) Save() error {
 	t := r.Trainer
-	ck := t.Checkpoint()
-	info, _ := json.Marshal(r.Info)
-	ck.Meta[metaRun] = string(info)
+	ck := r.checkpoint()
 	name := CheckpointName(t.GSteps)
 	if err := checkpoint.Save(filepath.Join(r.Dir, name), ck); err != nil {
 		return err
@@ -267,6 +369,24 @@ func (r *Run) Save() error {
 		return err
 	}
 	return r.plotLosses()
+}
+
+// checkpoint is the Trainer's checkpoint with the run's metadata.
+func (r *Run) checkpoint() *checkpoint.Checkpoint {
+	ck := r.Trainer.Checkpoint()
+	info, _ := json.Marshal(r.Info)
+	ck.Meta[metaRun] = string(info)
+	clock, _ := json.Marshal(r.clock())
+	ck.Meta[metaTime] = string(clock)
+	return ck
+}
+
+func (r *Run) plotFD() error {
+	rows, err := ReadMetrics(filepath.Join(r.Dir, MetricsFile))
+	if err != nil {
+		return err
+	}
+	return plotFD(rows, filepath.Join(r.Dir, FDPlot))
 }
 
 func (r *Run) saveSamples() error {
@@ -323,20 +443,22 @@ func (r *Run) writeConfig() error {
 }
 
 // truncateMetrics drops metric rows after the resumed step (written by
-// the interrupted run after its last checkpoint).
-func (r *Run) truncateMetrics() error {
+// the interrupted run after its last checkpoint) and returns those kept.
+func (r *Run) truncateMetrics() ([]Metric, error) {
 	rows, err := ReadMetrics(filepath.Join(r.Dir, MetricsFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return nil, err
 	}
 	var buf []byte
+	var kept []Metric
 	for _, row := range rows {
 		if row.GStep <= r.Trainer.GSteps {
 			b, _ := json.Marshal(row)
 			buf = append(append(buf, b...), '\n')
+			kept = append(kept, row)
 		}
 	}
-	return atomicfile.WriteBytes(filepath.Join(r.Dir, MetricsFile), buf)
+	return kept, atomicfile.WriteBytes(filepath.Join(r.Dir, MetricsFile), buf)
 }
 
 // Metric is one line of metrics.jsonl: the G step's numbers and the means
@@ -359,6 +481,28 @@ type Metric struct {
 	Time        string  `json:"time"`
 	// SRLoss is MT-CT's unweighted SR MSE (absent when the option is off).
 	SRLoss float64 `json:"sr_loss,omitempty"`
+	// TrainS is the run's training time so far in seconds (all sessions,
+	// evaluations not counted).
+	TrainS float64 `json:"train_s"`
+
+	// Quality of the EMA G and the raw G, on rows with an evaluation:
+	// Frechet distance, KID (when the reference keeps its features) and IS
+	// (when the network has logits) of EvalN images from a fixed z.
+	EvalN     int      `json:"eval_n,omitempty"`
+	FDEMA     *float64 `json:"fd_ema,omitempty"`
+	FDRaw     *float64 `json:"fd_raw,omitempty"`
+	KIDEMA    *float64 `json:"kid_ema,omitempty"`
+	KIDEMAStd *float64 `json:"kid_ema_std,omitempty"`
+	KIDRaw    *float64 `json:"kid_raw,omitempty"`
+	KIDRawStd *float64 `json:"kid_raw_std,omitempty"`
+	ISEMA     *float64 `json:"is_ema,omitempty"`
+	ISEMAStd  *float64 `json:"is_ema_std,omitempty"`
+	ISRaw     *float64 `json:"is_raw,omitempty"`
+	ISRawStd  *float64 `json:"is_raw_std,omitempty"`
+	// EvalS is this evaluation's time and EvalTotalS the run's evaluation
+	// time so far, in seconds.
+	EvalS      *float64 `json:"eval_s,omitempty"`
+	EvalTotalS *float64 `json:"eval_total_s,omitempty"`
 }
 
 // statsAcc averages the D numbers of the iterations between two G steps.
@@ -377,10 +521,12 @@ func (a *statsAcc) add(s Stats) {
 	a.dNorm += s.DGradNorm
 }
 
-func (r *Run) writeMetrics(st Stats) error {
+// metric is the row of G step st: its numbers and the D means since the
+// previous row.
+func (r *Run) metric(st Stats) Metric {
 	t, a := r.Trainer, &r.acc
 	n := float64(a.n)
-	now := time.Now()
+	now := r.now()
 	imgs := float64(a.n*2*t.Opts.DisBatch + t.Opts.GenBatch)
 	if t.pen != nil {
 		imgs += float64(a.n * t.Opts.DisBatch)
@@ -389,10 +535,14 @@ func (r *Run) writeMetrics(st Stats) error {
 		GStep: st.GStep, Iter: st.Iter, Epoch: st.Epoch, DLoss: a.dLoss / n, GLoss: st.GLoss, GP: a.gp / n,
 		Wasserstein: a.w / n, DReal: a.dReal / n, DFake: a.dFake / n, DGradNorm: a.dNorm / n, GGradNorm: st.GGradNorm,
 		LRG: t.Opts.LRG, LRD: t.Opts.LRD, ImagesPerS: imgs / now.Sub(r.lastRow).Seconds(), Time: now.UTC().Format(time.RFC3339),
-		SRLoss: st.SRLoss,
+		SRLoss: st.SRLoss, TrainS: r.clock().TrainS,
 	}
 	*a = statsAcc{}
 	r.lastRow = now
+	return m
+}
+
+func (r *Run) writeMetrics(m Metric) error {
 	b, _ := json.Marshal(m)
 	f, err := os.OpenFile(filepath.Join(r.Dir, MetricsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {

@@ -3,11 +3,13 @@ package trainer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
@@ -210,5 +212,61 @@ func TestSamplesInChunks(t *testing.T) {
 		if d := got[i] - want[i]; d > 1e-5 || d < -1e-5 {
 			t.Fatalf("value %d: %g, want %g", i, got[i], want[i])
 		}
+	}
+}
+
+// fakeClock advances one second on every reading, so that a time budget
+// ends a run at a reproducible G step.
+func fakeClock() func() time.Time {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return func() time.Time { now = now.Add(time.Second); return now }
+}
+
+// TestBudgetStopResumesExactly: a run that a time budget stops, resumed to
+// 8 G steps, equals a straight run of 8 G steps; the budget stop saved a
+// checkpoint as an interruption does.
+func TestBudgetStopResumesExactly(t *testing.T) {
+	ctx := context.Background()
+	a, b := t.TempDir(), t.TempDir()
+	ra := newTestRun(t, a, 100)
+	if err := ra.Train(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	rb := newTestRun(t, b, 100)
+	rb.nowFn, rb.Budget = fakeClock(), 10*time.Second
+	if err := rb.Train(ctx, 8); !errors.Is(err, ErrBudget) {
+		t.Fatalf("budget run: got %v, want ErrBudget", err)
+	}
+	stopped := rb.Trainer.GSteps
+	if stopped <= 0 || stopped >= 8 {
+		t.Fatalf("the budget stopped the run at G step %d, want within (0, 8)", stopped)
+	}
+	if ck := loadLatest(t, b); ck == nil || !strings.Contains(ck.Meta[MetaState], fmt.Sprintf(`"g_steps":%d`, stopped)) {
+		t.Fatalf("no checkpoint at the budget stop (G step %d)", stopped)
+	}
+	rb.Close()
+	rb2, err := OpenRun(b, openSynth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb2.Close()
+	if err := rb2.Train(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	ca, cb := loadLatest(t, a), loadLatest(t, b)
+	for _, p := range []struct {
+		name string
+		x, y model.Weights
+	}{{"gen", ca.Gen, cb.Gen}, {"avg_gen", ca.AvgGen, cb.AvgGen}, {"dis", ca.Dis, cb.Dis}} {
+		if d, at := maxDiff(p.x, p.y); d > 1e-6 {
+			t.Errorf("%s differs by %g (%s)", p.name, d, at)
+		}
+	}
+	if ca.Meta[MetaState] != cb.Meta[MetaState] {
+		t.Errorf("trainer state differs:\n%s\n%s", ca.Meta[MetaState], cb.Meta[MetaState])
+	}
+	rows, err := ReadMetrics(filepath.Join(b, MetricsFile))
+	if err != nil || len(rows) != 8 || rows[7].TrainS <= rows[stopped-1].TrainS {
+		t.Fatalf("metrics after resume: %d rows, %v; training time must keep growing across sessions", len(rows), err)
 	}
 }

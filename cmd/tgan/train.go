@@ -8,10 +8,14 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/internal/metrics"
+	"github.com/tgan-dev/tgan/internal/quality"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runtime"
 	"github.com/tgan-dev/tgan/trainer"
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
@@ -23,7 +27,15 @@ func trainCommand() *cli.Command {
 		Name:  "train",
 		Usage: "train a TransGAN with Gorgonia (official recipe), or resume a run",
 		Description: "Starts a run: tgan train --preset tiny --dataset fashion-mnist --out RUN --steps 2000\n" +
-			"Resumes one:  tgan train --resume RUN --steps 4000 (continues to 4000 G steps in total)",
+			"Resumes one:  tgan train --resume RUN --steps 4000 (continues to 4000 G steps in total)\n" +
+			"A time budget: tgan train ... --minutes 30 (saves as on Ctrl-C when spent; --resume continues exactly)\n\n" +
+			"Quality tracking: --eval-net NET.onnx --eval-ref REF.npz (a feature network as tgan stats --inception takes,\n" +
+			"and statistics from tgan stats with it) scores the EMA G and G every --eval-every G steps and at the end on\n" +
+			"--eval-n images from the latent stream of --eval-seed: FD (KID when REF keeps its features, IS when NET has\n" +
+			"logits; KID on 10 subsets) into metrics.jsonl, fd.png and a console line, and keeps RUN/best.safetensors,\n" +
+			"the checkpoint with the lowest EMA FD (never pruned). The same FD as tgan stats --inception NET --seed S\n" +
+			"--n N --batch B RUN/best.safetensors, then tgan fid with REF. Evaluation time is not training time\n" +
+			"(--minutes counts training only). A resumed run keeps evaluating with the files it started with.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "preset", Usage: "model preset (" + strings.Join(model.PresetNames(), ", ") + ")"},
 			&cli.StringFlag{Name: "config", Usage: "model config `FILE.yaml` (a bare model config, or a run's config.yaml)"},
@@ -31,7 +43,8 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "data", Usage: "dataset `PATH` (default for fashion-mnist: " + dataset.DefaultFashionMNIST + ")"},
 			&cli.StringFlag{Name: "out", Usage: "run folder `DIR` to create"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in `DIR` from its latest checkpoint"},
-			&cli.IntFlag{Name: "steps", Usage: "total generator updates to reach", Required: true},
+			&cli.IntFlag{Name: "steps", Usage: "total generator updates to reach (required unless --minutes)"},
+			&cli.Float64Flag{Name: "minutes", Usage: "train at most `M` minutes this session (evaluations not counted), then save as on Ctrl-C"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of every random draw (weights, data order, z, augmentation)"},
 			&cli.IntFlag{Name: "checkpoint-every", Value: 500, Usage: "save a checkpoint and a sample grid every `K` G steps"},
 			&cli.IntFlag{Name: "keep", Value: 3, Usage: "checkpoints to keep"},
@@ -46,7 +59,19 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "mask-epoch-steps", Usage: "v1 mask schedule: count an epoch as this many iterations (default: dataset passes)"},
 			&cli.IntFlag{Name: "samples", Usage: "images in each sample grid (default 64)"},
 			&cli.StringFlag{Name: "init", Usage: "start from the weights of `CKPT` (a tgan checkpoint; fresh optimizer)"},
+			&cli.StringFlag{Name: "eval-net", Usage: "track quality with this feature network `NET.onnx` (input [B,3,H,W], outputs pool and, optionally, logits)"},
+			&cli.StringFlag{Name: "eval-ref", Usage: "reference statistics `REF.npz` (tgan stats with the same network)"},
+			&cli.IntFlag{Name: "eval-every", Usage: "evaluate every `K` G steps (default: --checkpoint-every)"},
+			&cli.IntFlag{Name: "eval-n", Value: 5000, Usage: "images per evaluation (two generators each)"},
+			&cli.Int64Flag{Name: "eval-seed", Usage: "seed of the evaluation latents (tgan stats --seed)"},
+			&cli.IntFlag{Name: "eval-batch", Value: 50, Usage: "evaluation batch, generator and network (tgan stats --batch)"},
+			&cli.StringFlag{Name: "eval-input-range", Value: string(metrics.Unit), Usage: "pixel range fed to the network: 0,1, -1,1 or 0,255 (tgan stats --input-range)"},
+			&cli.IntFlag{Name: "eval-input-size", Usage: "resize images to this side before the network (0: the network's fixed input size)"},
+			&cli.StringFlag{Name: "eval-pool-output", Value: "pool", Usage: "name of the network's pooled-feature output"},
+			&cli.StringFlag{Name: "eval-logits-output", Value: "logits", Usage: "name of the network's logits output (IS; optional)"},
+			&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so for --eval-net (default: $" + runtime.LibraryEnvVar + ", then .ort/ from scripts/setup.sh)"},
 			&cli.Float64Flag{Name: "sr-weight", Usage: fmt.Sprintf("v1 multi-task co-training: weight `W` of the auxiliary super-resolution MSE added to the G loss (0: off; the paper gives no value, %g is tgan's suggestion)", trainer.DefaultSRWeight)},
+			executorFlags()[0], executorFlags()[1],
 		},
 		Action: runTrain,
 	}
@@ -61,8 +86,14 @@ func kindList() string {
 }
 
 func runTrain(c *cli.Context) error {
-	if n := c.Int("steps"); n <= 0 {
+	minutes := c.Float64("minutes")
+	switch n := c.Int("steps"); {
+	case c.IsSet("steps") && n <= 0:
 		return fmt.Errorf("--steps %d: must be positive (the total number of G steps to reach)", n)
+	case c.IsSet("minutes") && !(minutes > 0 && minutes < 1e6):
+		return fmt.Errorf("--minutes %v: must be positive", minutes)
+	case !c.IsSet("steps") && !c.IsSet("minutes"):
+		return errors.New("--steps N (G steps to reach) or --minutes M (a time budget) is required")
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,6 +106,14 @@ func runTrain(c *cli.Context) error {
 			}
 		}
 		run, err = trainer.OpenRun(dir, openDataset)
+		if err == nil {
+			if run.Info.Eval, err = evalInfo(c, run.Info.Eval, run.Info.CheckpointEvery); err == nil {
+				run.Evaluator, err = openEvaluator(c, run.Info.Eval, run.Trainer.Config.ImageSize)
+			}
+			if err != nil {
+				run.Close()
+			}
+		}
 		if err == nil && c.IsSet("checkpoint-every") {
 			run.Info.CheckpointEvery = c.Int("checkpoint-every")
 		}
@@ -88,20 +127,131 @@ func runTrain(c *cli.Context) error {
 		return err
 	}
 	defer run.Close()
+	if run.Evaluator != nil {
+		defer run.Evaluator.Net.Close()
+	}
 	run.Progress, run.Log = os.Stderr, os.Stderr
 	run.Plain, run.PlainEvery = !term.IsTerminal(int(os.Stderr.Fd())), 10
+	run.Budget = time.Duration(minutes * float64(time.Minute))
 	t := run.Trainer
-	fmt.Fprintf(os.Stderr, "training %s: G step %d -> %d, loss %s, batches G %d / D %d, n_critic %d\n",
-		run.Dir, t.GSteps, c.Int("steps"), t.Opts.Loss, t.Opts.GenBatch, t.Opts.DisBatch, t.Opts.NCritic)
+	closeExec, err := useExecutor(c, t)
+	if err != nil {
+		return err
+	}
+	defer closeExec()
+	target := "no step limit"
+	if c.IsSet("steps") {
+		target = fmt.Sprint(c.Int("steps"))
+	}
+	fmt.Fprintf(os.Stderr, "training %s: G step %d -> %s, loss %s, batches G %d / D %d, n_critic %d, EMA %s\n",
+		run.Dir, t.GSteps, target, t.Opts.Loss, t.Opts.GenBatch, t.Opts.DisBatch, t.Opts.NCritic, emaDescription(t.Opts))
+	if run.Budget > 0 {
+		fmt.Fprintf(os.Stderr, "time budget: %v of training (evaluations not counted)\n", run.Budget)
+	}
 	if t.Opts.SRWeight > 0 {
 		fmt.Fprintf(os.Stderr, "multi-task co-training: super-resolution loss weight %g\n", t.Opts.SRWeight)
 	}
+	if e := run.Info.Eval; e != nil {
+		fmt.Fprintf(os.Stderr, "quality tracking every %d G steps, %d images: %s against %s\n", e.Every, e.N, run.Evaluator.Net.Describe(), e.Ref)
+	}
 	err = run.Train(ctx, c.Int("steps"))
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(os.Stderr, "stopped: resume with tgan train --resume %s --steps %d\n", run.Dir, c.Int("steps"))
+	again := fmt.Sprintf("tgan train --resume %s --steps %d", run.Dir, c.Int("steps"))
+	if !c.IsSet("steps") {
+		again = fmt.Sprintf("tgan train --resume %s --minutes M", run.Dir)
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(os.Stderr, "stopped: resume with %s\n", again)
+		return nil
+	case errors.Is(err, trainer.ErrBudget):
+		fmt.Fprintf(os.Stderr, "time budget spent: continue with %s\n", again)
 		return nil
 	}
 	return err
+}
+
+// emaDescription says which EMA decay the run uses.
+func emaDescription(o trainer.Options) string {
+	switch {
+	case o.EMABeta <= 0:
+		return fmt.Sprintf("final ramp (half-life min(%g kimg, %g x images seen))", o.EMAKimg, o.EMAWarmup)
+	case o.EMARamp:
+		return fmt.Sprintf("min(%g, (1+t)/(10+t))", o.EMABeta)
+	}
+	return fmt.Sprintf("%g", o.EMABeta)
+}
+
+// evalInfo applies the --eval-* flags over a run's evaluation settings
+// (nil: none yet); nil when the run does not evaluate.
+func evalInfo(c *cli.Context, prev *trainer.EvalInfo, checkpointEvery int) (*trainer.EvalInfo, error) {
+	if prev == nil && !c.IsSet("eval-net") && !c.IsSet("eval-ref") {
+		for _, f := range []string{"eval-every", "eval-n", "eval-seed", "eval-batch", "eval-input-range", "eval-input-size", "eval-pool-output", "eval-logits-output"} {
+			if c.IsSet(f) {
+				return nil, fmt.Errorf("--%s needs --eval-net NET.onnx and --eval-ref REF.npz", f)
+			}
+		}
+		return nil, nil
+	}
+	e := trainer.EvalInfo{Every: checkpointEvery, N: c.Int("eval-n"), Batch: c.Int("eval-batch"),
+		InputRange: c.String("eval-input-range"), Pool: c.String("eval-pool-output"), Logits: c.String("eval-logits-output")}
+	if prev != nil {
+		e = *prev
+	}
+	set := func(name string, apply func()) {
+		if c.IsSet(name) {
+			apply()
+		}
+	}
+	set("eval-net", func() { e.Net = c.String("eval-net") })
+	set("eval-ref", func() { e.Ref = c.String("eval-ref") })
+	set("eval-every", func() { e.Every = c.Int("eval-every") })
+	set("eval-n", func() { e.N = c.Int("eval-n") })
+	set("eval-seed", func() { e.Seed = c.Int64("eval-seed") })
+	set("eval-batch", func() { e.Batch = c.Int("eval-batch") })
+	set("eval-input-range", func() { e.InputRange = c.String("eval-input-range") })
+	set("eval-input-size", func() { e.InputSize = c.Int("eval-input-size") })
+	set("eval-pool-output", func() { e.Pool = c.String("eval-pool-output") })
+	set("eval-logits-output", func() { e.Logits = c.String("eval-logits-output") })
+	switch {
+	case e.Net == "" || e.Ref == "":
+		return nil, errors.New("quality tracking needs both --eval-net NET.onnx and --eval-ref REF.npz")
+	case e.Every <= 0:
+		return nil, fmt.Errorf("--eval-every %d: must be positive", e.Every)
+	case e.N < 2:
+		return nil, fmt.Errorf("--eval-n %d: statistics need at least 2 images", e.N)
+	case e.Batch <= 0:
+		return nil, fmt.Errorf("--eval-batch %d: must be positive", e.Batch)
+	}
+	return &e, nil
+}
+
+// openEvaluator opens the network and statistics of e (nil: none) and
+// checks them against the model's image size, before any training.
+func openEvaluator(c *cli.Context, e *trainer.EvalInfo, imageSize int) (*quality.Evaluator, error) {
+	if e == nil {
+		return nil, nil
+	}
+	rng, err := metrics.ParseRange(e.InputRange)
+	if err != nil {
+		return nil, fmt.Errorf("--eval-input-range: %w", err)
+	}
+	ref, err := metrics.ReadStats(e.Ref)
+	if err != nil {
+		return nil, fmt.Errorf("--eval-ref: %w", err)
+	}
+	net, err := quality.OpenNetwork(e.Net, runtime.Options{LibraryPath: c.String("ort-lib")}, metrics.NetworkOptions{
+		Pool: e.Pool, Logits: e.Logits, InputSize: e.InputSize, Range: rng, LogitsOptional: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--eval-net: %w", err)
+	}
+	ev := &quality.Evaluator{Net: net, Ref: ref, RefPath: e.Ref, N: e.N, Seed: e.Seed, Batch: e.Batch,
+		Score: quality.ScoreOptions{KID: metrics.KIDOptions{Subsets: 10}}}
+	if err := ev.Check(imageSize); err != nil {
+		net.Close()
+		return nil, err
+	}
+	return ev, nil
 }
 
 func openDataset(info trainer.RunInfo, size int) (dataset.Source, error) {
@@ -124,6 +274,27 @@ func newRun(c *cli.Context) (*trainer.Run, error) {
 		return nil, err
 	}
 	info := trainer.RunInfo{Dataset: c.String("dataset"), Data: c.String("data"), CheckpointEvery: c.Int("checkpoint-every"), Keep: c.Int("keep")}
+	if info.Eval, err = evalInfo(c, nil, info.CheckpointEvery); err != nil {
+		return nil, err
+	}
+	// Bad evaluation input fails here, before the run folder exists.
+	ev, err := openEvaluator(c, info.Eval, cfg.ImageSize)
+	if err != nil {
+		return nil, err
+	}
+	run, err := startRun(c, cfg, opts, info)
+	if err != nil {
+		if ev != nil {
+			ev.Net.Close()
+		}
+		return nil, err
+	}
+	run.Evaluator = ev
+	return run, nil
+}
+
+// startRun opens the dataset, builds the trainer and creates the run folder.
+func startRun(c *cli.Context, cfg *model.Config, opts trainer.Options, info trainer.RunInfo) (*trainer.Run, error) {
 	if info.Data == "" {
 		info.Data = dataset.DefaultPath(dataset.Kind(info.Dataset))
 	}

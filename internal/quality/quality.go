@@ -192,12 +192,13 @@ func Score(f *metrics.Features, ref *metrics.Stats, want Want, o ScoreOptions) (
 // Evaluator scores generators: N images from the latent stream of Seed,
 // Batch at a time, through Net, against Ref.
 type Evaluator struct {
-	Net   *Network
-	Ref   *metrics.Stats
-	N     int
-	Seed  int64
-	Batch int
-	Score ScoreOptions
+	Net     *Network
+	Ref     *metrics.Stats
+	RefPath string // named in errors
+	N       int
+	Seed    int64
+	Batch   int
+	Score   ScoreOptions
 }
 
 // Check runs two blank images of side imageSize through the network and
@@ -216,8 +217,8 @@ func (e *Evaluator) Check(imageSize int) error {
 		return fmt.Errorf("%s: %w", e.Net.Path, err)
 	}
 	if f.PoolDim != e.Ref.Dim() {
-		return fmt.Errorf("%s gives %d-d %s features, the reference statistics are %d-d (made with another network?)",
-			e.Net.Path, f.PoolDim, e.Net.Options().Pool, e.Ref.Dim())
+		return fmt.Errorf("%s: the statistics are %d-d, the network %s gives %d-d %s features (statistics of another network?)",
+			e.RefPath, e.Ref.Dim(), e.Net.Path, f.PoolDim, e.Net.Options().Pool)
 	}
 	return nil
 }
