@@ -80,13 +80,18 @@ func importFile(path string, opts Options) (*checkpoint.Checkpoint, []string, er
 
 // importer collects the state dicts of one file.
 type importer struct {
-	opts           Options
-	gen, avg, dis  map[string]*model.Tensor
-	genName        string // the dict gen comes from, for messages
-	extra          map[string]*model.Tensor
-	meta           map[string]string
-	warns          []string
-	ignoredEntries []string
+	opts          Options
+	gen, avg, dis map[string]*model.Tensor
+	genName       string // the dict gen comes from, for messages
+	extra         map[string]*model.Tensor
+	meta          map[string]string
+	warns         []string
+	// genOpt and disOpt are the optimizer state_dicts, read once the
+	// config (and so the parameter order) is known.
+	genOpt, disOpt any
+	// tganMeta and tganConfig come from a file that tgan export --pth wrote.
+	tganMeta   map[string]string
+	tganConfig string
 }
 
 // isTraining reports whether top is a training dict rather than a state_dict.
@@ -130,8 +135,14 @@ func (im *importer) topEntry(e entry) error {
 		case int, float64, string, bool:
 			im.meta["official_"+e.key] = fmt.Sprint(v)
 		}
-	case "gen_optimizer", "dis_optimizer":
-		im.ignoredEntries = append(im.ignoredEntries, e.key)
+	case keyGenOpt:
+		im.genOpt = e.value
+	case keyDisOpt:
+		im.disOpt = e.value
+	case keyTganMeta:
+		return im.readTganMeta(e.value)
+	case keyTganExtra:
+		return im.readTganExtra(e.value)
 	default:
 		if !ignoredTop[e.key] {
 			im.warns = append(im.warns, fmt.Sprintf("ignored top-level entry %q (%s)", e.key, typeName(e.value)))
@@ -234,11 +245,14 @@ func (im *importer) build() (*checkpoint.Checkpoint, error) {
 			return nil, err
 		}
 	}
-	if len(im.ignoredEntries) > 0 {
-		im.warns = append(im.warns, fmt.Sprintf("not imported: %s (Adam moments restart from zero)",
-			strings.Join(im.ignoredEntries, ", ")))
+	if im.genOpt != nil && im.gen != nil {
+		im.importAdam(keyGenOpt, im.genOpt, gp, officialParameters(cfg, false), false)
 	}
-	return ck, nil
+	if im.disOpt != nil && im.dis != nil {
+		im.importAdam(keyDisOpt, im.disOpt, dp, officialParameters(cfg, true), true)
+	}
+	ck.Extra = im.extra
+	return ck, im.applyTgan(ck)
 }
 
 // mapGroup picks the tensors params need from src under their official

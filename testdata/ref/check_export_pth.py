@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Independent check of `tgan export --pth` with PyTorch (not needed by go test).
+
+For a small v1 and a small final config that the official code can express, it
+  1. trains 2 G steps with tgan, exports the run with `tgan export --pth`
+     (v1: no "module." prefix, final: with it, the defaults);
+  2. loads the .pth with torch.load and lists the globals its pickle calls
+     (must be the ones torch.load(weights_only=True) allows);
+  3. loads gen/avg_gen/dis state dicts into the reference model
+     (transgan_ref.py) with strict=True and compares the EMA G on fixed z with
+     `tgan infer --raw` and D on fixed images with `tgan score --raw` (1e-4);
+  4. loads gen_optimizer / dis_optimizer into torch.optim.Adam over the
+     reference modules' parameters() and takes one step with the gradients
+     that the Go helper TestAdamStepForReference used for tgan's own next
+     step; parameters after the step must agree within 2 float32 ulps plus
+     1e-3 of the learning rate, the moments within 1e-5 relative.
+
+Usage (from the repository root, Debian python3-torch):
+    go build -o /tmp/tgan ./cmd/tgan
+    /usr/bin/python3 testdata/ref/check_export_pth.py --tgan /tmp/tgan --work /tmp/pthcheck
+"""
+import argparse
+import os
+import pickletools
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import transgan_ref  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CIFAR = os.path.join(REPO, "..", "shared", "datasets", "cifar10", "data_batch_1.bin")
+
+CASES = {
+    "v1": dict(version="v1", latent_dim=16, g_dim=64, bottom_width=2, g_depths=[5, 4, 2], g_heads=4,
+               mlp_ratio=4, image_size=8, g_rel_pos=False, d_kind="vit", d_dim=32, d_depth=1,
+               d_patch=2, d_heads=4, d_rel_pos=False,
+               mask_schedule=[dict(until_epoch=22, window=4), dict(until_epoch=32, window=6),
+                              dict(until_epoch=42, window=8), dict(until_epoch=60, window=10)]),
+    "final": dict(version="final", latent_dim=16, g_dim=64, bottom_width=4, g_depths=[1, 1, 1],
+                  g_heads=4, mlp_ratio=4, image_size=16, g_rel_pos=True, d_kind="scale2", d_dim=32,
+                  d_depth=1, d_patch=2, d_heads=4, d_rel_pos=True),
+}
+
+# What torch.load(weights_only=True) lets a pickle call (PyTorch 2.x; 1.13 has the
+# same list but its weights-only unpickler cannot read floats at all, BINFLOAT, so
+# there no optimizer state_dict loads that way, not even one torch.save wrote).
+ALLOWED = {"collections OrderedDict", "torch._utils _rebuild_tensor_v2", "torch FloatStorage",
+           "torch LongStorage"}
+
+
+def run(*args, **kw):
+    print("+", " ".join(args), flush=True)
+    subprocess.run(args, check=True, **kw)
+
+
+def yaml_of(cfg):
+    lines = []
+    for k, v in cfg.items():
+        if k == "mask_schedule":
+            lines.append("mask_schedule:")
+            lines += ["  - {until_epoch: %d, window: %d}" % (s["until_epoch"], s["window"]) for s in v]
+        elif isinstance(v, bool):
+            lines.append("%s: %s" % (k, "true" if v else "false"))
+        else:
+            lines.append("%s: %s" % (k, v))
+    return "\n".join(lines) + "\n"
+
+
+def pickle_globals(path):
+    with zipfile.ZipFile(path) as z:
+        pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+        data = z.read(pkl)
+        aligned = all(z.getinfo(n).compress_type == zipfile.ZIP_STORED for n in z.namelist())
+    found = set()
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == "GLOBAL":
+            found.add(arg)
+    return found, aligned
+
+
+def strip(sd):
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
+
+
+def official_param_order(model):
+    """The official ViT_custom_scale2_rp_noise Attention registers noise_strength_1
+    before relative_position_bias_table; transgan_ref registers it after. Reorder
+    the reference's own parameters so that parameters() follows the official code."""
+    for m in model.modules():
+        ps = m._parameters
+        if "noise_strength_1" in ps and "relative_position_bias_table" in ps:
+            ps.move_to_end("relative_position_bias_table")
+    return model
+
+
+def check_case(name, cfg, args):
+    work = os.path.join(args.work, name)
+    os.makedirs(work, exist_ok=True)
+    cfg_path = os.path.join(work, "config.yaml")
+    with open(cfg_path, "w") as f:
+        f.write(yaml_of(cfg))
+    run_dir = os.path.join(work, "run")
+    if not os.path.exists(os.path.join(run_dir, "latest")):
+        run(args.tgan, "train", "--config", cfg_path, "--dataset", "cifar10", "--data", args.data,
+            "--out", run_dir, "--steps", "2", "--batch", "4", "--samples", "4")
+    pth = os.path.join(work, "run.pth")
+    run(args.tgan, "export", "--pth", pth, run_dir)
+    ckpt = os.path.join(run_dir, open(os.path.join(run_dir, "latest")).read().strip())
+
+    # 2. the pickle's globals and the archive layout
+    found, stored = pickle_globals(pth)
+    assert found <= ALLOWED, "globals outside weights_only's list: %s" % (found - ALLOWED)
+    assert stored, "a record is compressed"
+    try:
+        torch.load(pth, weights_only=True)
+        wo = "loads"
+    except Exception as e:  # PyTorch 1.13: no BINFLOAT in the weights-only unpickler
+        wo = "fails (%s)" % str(e).split("WeightsUnpickler error: ")[-1]
+    ck = torch.load(pth, map_location="cpu")
+    print("%s: torch %s, globals %s, weights_only=True %s" % (name, torch.__version__, sorted(found), wo))
+    for key in ["epoch", "gen_model", "dis_model", "gen_state_dict", "dis_state_dict", "avg_gen_state_dict",
+                "gen_optimizer", "dis_optimizer", "best_fid", "path_helper", "fixed_z"]:
+        assert key in ck, key
+    prefixed = next(iter(ck["gen_state_dict"])).startswith("module.")
+    assert prefixed == (name == "final"), "module. prefix"
+
+    # 3. strict load and the forward passes against tgan infer/score --raw
+    G, D = transgan_ref.build(cfg)
+    G_avg, _ = transgan_ref.build(cfg)
+    G.load_state_dict(strip(ck["gen_state_dict"]), strict=True)
+    G_avg.load_state_dict(strip(ck["avg_gen_state_dict"]), strict=True)
+    D.load_state_dict(strip(ck["dis_state_dict"]), strict=True)
+    for m in D.modules():  # tgan score omits the attention noise (deterministic D)
+        if hasattr(m, "noise"):
+            m.noise = False
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((6, cfg["latent_dim"])).astype(np.float32)
+    imgs = rng.uniform(-1, 1, (6, 3, cfg["image_size"], cfg["image_size"])).astype(np.float32)
+    np.save(os.path.join(work, "z.npy"), z)
+    np.save(os.path.join(work, "images.npy"), imgs)
+    run(args.tgan, "infer", run_dir, "--z", os.path.join(work, "z.npy"), "--raw", os.path.join(work, "g.npy"),
+        "--out", "")
+    run(args.tgan, "score", run_dir, "--images", os.path.join(work, "images.npy"), "--raw",
+        os.path.join(work, "d.npy"))
+    G_avg.eval(), D.eval()
+    with torch.no_grad():
+        g = G_avg(torch.from_numpy(z)).numpy()
+        d = D(torch.from_numpy(imgs)).numpy()
+    g_err = np.abs(g - np.load(os.path.join(work, "g.npy"))).max()
+    d_err = np.abs(d - np.load(os.path.join(work, "d.npy"))).max()
+    print("%s: EMA G vs tgan infer --raw max |diff| %.3g; D vs tgan score --raw %.3g" % (name, g_err, d_err))
+    assert g_err < 1e-4 and d_err < 1e-4
+
+    # 4. Adam: load the optimizer dicts and replay tgan's next step
+    env = dict(os.environ, TGAN_ADAM_REF="%s:%s" % (ckpt, work))
+    run("go", "test", "./internal/pth", "-run", "TestAdamStepForReference", "-count=1", cwd=args.repo, env=env)
+    for net, model, sd_key in [("gen", G, "gen_optimizer"), ("dis", D, "dis_optimizer")]:
+        official_param_order(model)
+        opt = torch.optim.Adam(model.parameters(), lr=1.0)
+        opt.load_state_dict(ck[sd_key])
+        group = opt.param_groups[0]
+        named = dict(model.named_parameters())
+        names = open(os.path.join(work, net + "_names.txt")).read().split()
+        grads = np.load(os.path.join(work, net + "_grads.npy"))
+        off = 0
+        for n in names:
+            p = named[n]
+            k = p.numel()
+            p.grad = torch.from_numpy(grads[off:off + k].reshape(p.shape).copy())
+            off += k
+        assert off == grads.size
+        opt.step()
+        worst = {}
+        for what in ["params", "m", "v"]:
+            want = np.load(os.path.join(work, "%s_%s.npy" % (net, what)))
+            got = []
+            for n in names:
+                p = named[n]
+                t = {"params": p.detach(), "m": opt.state[p]["exp_avg"], "v": opt.state[p]["exp_avg_sq"]}[what]
+                got.append(t.reshape(-1).numpy())
+            got = np.concatenate(got)
+            if what == "params":  # in units of lr (the step size); both round p - update to float32
+                diff = np.abs(got - want)
+                worst["params/lr"] = float(diff.max() / group["lr"])
+                worst["params_ok"] = bool((diff <= 2 * np.spacing(np.abs(want)) + 1e-3 * group["lr"]).all())
+            else:
+                worst[what] = float((np.abs(got - want) / (np.abs(want) + 1e-12)).max())
+        steps = {float(opt.state[named[n]]["step"]) for n in names}
+        print("%s %s: lr %g betas %s eps %g, step now %s, after one step, params max |diff|/lr and m, v max rel diff: %s" % (
+            name, net, group["lr"], group["betas"], group["eps"], sorted(steps), worst))
+        assert worst["params_ok"] and worst["m"] < 1e-5 and worst["v"] < 1e-5, worst
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tgan", required=True, help="tgan binary")
+    ap.add_argument("--work", default="/tmp/pthcheck")
+    ap.add_argument("--data", default=CIFAR, help="CIFAR-10 data_batch_1.bin")
+    ap.add_argument("--repo", default=REPO, help="tgan source tree (runs go test there)")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    for name, cfg in CASES.items():
+        check_case(name, cfg, args)
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()
