@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,6 +252,7 @@ func TestBrowserServePage(t *testing.T) {
 	defer cancel()
 	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
+	var mu sync.Mutex
 	var exceptions []string
 	if err := chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*cdpruntime.EventExceptionThrown); ok {
@@ -259,18 +261,40 @@ func TestBrowserServePage(t *testing.T) {
 			if d.Exception != nil {
 				msg += " " + d.Exception.Description
 			}
+			mu.Lock()
 			exceptions = append(exceptions, fmt.Sprintf("line %d: %s", d.LineNumber+1, msg))
+			mu.Unlock()
 		}
 	}); err != nil {
 		t.Fatalf("starting %s: %v", chrome, err)
 	}
 	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
 		if len(exceptions) > 0 {
 			t.Errorf("JavaScript exceptions on the page: %v", exceptions)
 		}
 	}()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/#n=4&seed=10&scale=1&a=10&b=14&k=5")); err != nil {
 		t.Fatal(err)
+	}
+	// The exception listener works: an uncaught error reaches it.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`setTimeout(() => { throw new Error("listener probe"); })`)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		probed := len(exceptions) == 1 && strings.Contains(exceptions[0], "listener probe")
+		if probed {
+			exceptions = nil
+		}
+		mu.Unlock()
+		if probed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the exception listener saw no probe: %v", exceptions)
+		}
 	}
 
 	// Two models side by side, seeds 10..13 as a 2x2 grid each.

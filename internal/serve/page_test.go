@@ -377,3 +377,15 @@ func TestPageSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// The per-request timeout holds for a strip too: 503 with Retry-After and
+// the abandoned rows leave the queue.
+func TestInterpolateTimeout(t *testing.T) {
+	m := tinyModel(t)
+	r := start(t, m, Config{Timeout: 50 * time.Millisecond, BatchWait: 400 * time.Millisecond})
+	code, hdr, body := r.get(t, "/v1/interpolate.png?a=1&b=2&k=4")
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(string(body), "timed out") {
+		t.Errorf("timeout: %d %q", code, body)
+	}
+	waitQueued(t, r.srv.Batcher(), 0)
+}
