@@ -71,6 +71,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "eval-logits-output", Value: "logits", Usage: "name of the network's logits output (IS; optional)"},
 			&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so for --eval-net (default: $" + runtime.LibraryEnvVar + ", then .ort/ from scripts/setup.sh)"},
 			&cli.Float64Flag{Name: "sr-weight", Usage: fmt.Sprintf("v1 multi-task co-training: weight `W` of the auxiliary super-resolution MSE added to the G loss (0: off; the paper gives no value, %g is tgan's suggestion)", trainer.DefaultSRWeight)},
+			executorFlags()[0], executorFlags()[1],
 		},
 		Action: runTrain,
 	}
@@ -85,6 +86,9 @@ func kindList() string {
 }
 
 func runTrain(c *cli.Context) error {
+	if _, _, err := executorChoice(c); err != nil {
+		return err
+	}
 	minutes := c.Float64("minutes")
 	switch n := c.Int("steps"); {
 	case c.IsSet("steps") && n <= 0:
@@ -133,6 +137,11 @@ func runTrain(c *cli.Context) error {
 	run.Plain, run.PlainEvery = !term.IsTerminal(int(os.Stderr.Fd())), 10
 	run.Budget = time.Duration(minutes * float64(time.Minute))
 	t := run.Trainer
+	closeExec, err := useExecutor(c, t)
+	if err != nil {
+		return err
+	}
+	defer closeExec()
 	target := "no step limit"
 	if c.IsSet("steps") {
 		target = fmt.Sprint(c.Int("steps"))

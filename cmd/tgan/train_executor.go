@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/tgan-dev/tgan/runtime"
+	"github.com/tgan-dev/tgan/trainer"
+	"github.com/urfave/cli/v2"
+)
+
+// executorFlags select what runs the training graphs.
+func executorFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "executor", Usage: "what runs the training graphs: gorgonia (tape machine, default) or ort (the same graphs lowered to ONNX, run by ONNX Runtime; less memory); --provider alone implies ort"},
+		&cli.StringFlag{Name: "provider", Usage: "ONNX Runtime provider for --executor ort: cpu (default), cuda (never falls back) or auto (cuda, else cpu with the reason); library from --ort-lib"},
+	}
+}
+
+// executorChoice reads --executor and --provider (checked before a run
+// folder is created).
+func executorChoice(c *cli.Context) (string, runtime.Provider, error) {
+	exec := c.String("executor")
+	if exec == "" {
+		exec = trainer.ExecutorGorgonia
+		if c.IsSet("provider") {
+			exec = trainer.ExecutorORT
+		}
+	}
+	if exec != trainer.ExecutorGorgonia && exec != trainer.ExecutorORT {
+		return "", "", fmt.Errorf("--executor %q: want %s or %s", exec, trainer.ExecutorGorgonia, trainer.ExecutorORT)
+	}
+	if !c.IsSet("provider") {
+		return exec, "", nil
+	}
+	p, err := runtime.ParseProvider(c.String("provider"))
+	if err != nil {
+		return "", "", fmt.Errorf("--provider %q: want cpu, cuda or auto", c.String("provider"))
+	}
+	if exec == trainer.ExecutorGorgonia && p != runtime.CPU {
+		return "", "", fmt.Errorf("--provider %s needs --executor ort (the Gorgonia executor runs on the CPU only)", p)
+	}
+	return exec, p, nil
+}
+
+// useExecutor applies --executor and --provider to t and returns the
+// function that releases its sessions.
+func useExecutor(c *cli.Context, t *trainer.Trainer) (func(), error) {
+	exec, p, err := executorChoice(c)
+	if err != nil {
+		return func() {}, err
+	}
+	fallback, err := t.UseExecutor(exec, p, c.String("ort-lib"))
+	if err != nil {
+		return func() {}, fmt.Errorf("--executor %s: %w", exec, err)
+	}
+	if fallback != "" {
+		fmt.Fprintf(os.Stderr, "provider auto: CUDA unavailable (%s); training on CPU\n", oneLine(errors.New(fallback)))
+	}
+	fmt.Fprintf(os.Stderr, "executor: %s\n", t.ExecutorName())
+	return func() { t.Close() }, nil
+}
