@@ -13,9 +13,9 @@ import (
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
-		Usage:     "write ONNX graphs of G and D",
+		Usage:     "write ONNX graphs of G and D, or the official PyTorch training checkpoint (--pth)",
 		ArgsUsage: "CKPT | MODEL.onnx",
-		Description: `Writes OUTDIR/generator.onnx (z -> raw image in about [-1,1]) and
+		Description: pthExportHelp + `Writes OUTDIR/generator.onnx (z -> raw image in about [-1,1]) and
 OUTDIR/discriminator.onnx (image -> logit, evaluation mode) from a tgan
 checkpoint. CKPT is a checkpoint file (ckpt-*.safetensors, or one made by
 'tgan import') or a training run folder, whose 'latest' entry (a symlink or a
@@ -32,7 +32,10 @@ provider, float32 or float16); tgan's own runtime fuses standard files by
 itself. Given MODEL.onnx (a file written by 'tgan export'), --fused writes
 its fused form to OUTDIR under the same name.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "onnx", Usage: "output `DIR` for generator.onnx and discriminator.onnx", Required: true},
+			&cli.StringFlag{Name: "onnx", Usage: "output `DIR` for generator.onnx and discriminator.onnx"},
+			&cli.StringFlag{Name: "pth", Usage: "write the official TransGAN training checkpoint (PyTorch zip) to `OUT.pth` instead of ONNX"},
+			&cli.BoolFlag{Name: "module-prefix", Usage: "--pth: prefix state_dict keys with \"module.\" as DDP does (default: on for final, off for v1)"},
+			&cli.StringFlag{Name: "path-helper", Usage: "--pth: the official script's run folder `DIR` (path_helper; default logs/<OUT name>)"},
 			&cli.BoolFlag{Name: "raw-generator", Usage: "export the trained generator instead of its EMA"},
 			&cli.StringFlag{Name: "triton", Usage: "also write the generator into the Triton model repository `REPO` (REPO/tgan_generator/)"},
 			&cli.IntFlag{Name: "triton-max-batch", Value: 64, Usage: "Triton max_batch_size"},
@@ -44,6 +47,12 @@ its fused form to OUTDIR under the same name.`,
 }
 
 func runExport(c *cli.Context) error {
+	if c.String("pth") != "" {
+		return runExportPTH(c)
+	}
+	if c.String("onnx") == "" {
+		return fmt.Errorf("export: --onnx DIR or --pth OUT.pth is required")
+	}
 	if c.NArg() != 1 {
 		return fmt.Errorf("export: need exactly one CKPT argument (a checkpoint file or a run folder), got %d", c.NArg())
 	}

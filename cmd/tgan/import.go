@@ -22,7 +22,9 @@ func importCommand() *cli.Command {
 		ArgsUsage: "OFFICIAL.pth",
 		Description: "Reads a checkpoint of the official PyTorch code (v1 or final; a training dict or a bare\n" +
 			"generator state_dict), infers the architecture from the tensor shapes and writes a tgan\n" +
-			"checkpoint (safetensors) atomically.",
+			"checkpoint (safetensors) atomically. The Adam moments and step counts of gen_optimizer and\n" +
+			"dis_optimizer are imported when present (indices in the official modules' parameters() order),\n" +
+			"and a file written by 'tgan export --pth' imports back to the checkpoint it came from.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "tgan checkpoint to write", Required: true},
 			&cli.IntFlag{Name: "g-heads", Usage: "generator attention heads when the file cannot tell (v1); 0 = 4"},
@@ -69,6 +71,9 @@ func printImport(w io.Writer, src string, ck *checkpoint.Checkpoint) {
 		}
 		fmt.Fprintln(w, " then none")
 	}
+	if g, d := ck.Meta["official_adam_g_step"], ck.Meta["official_adam_d_step"]; g != "" || d != "" {
+		fmt.Fprintf(w, "  Adam state: gen step %s, dis step %s\n", orDash(g), orDash(d))
+	}
 	fmt.Fprintf(w, "  D: %s, width %d, depth %d, patch %d, heads %d, rel-pos %v",
 		cfg.DKind, cfg.DDim, cfg.DDepth, cfg.DPatch, cfg.DHeads, cfg.DRelPos)
 	if ck.Dis == nil {
@@ -99,4 +104,11 @@ func printImport(w io.Writer, src string, ck *checkpoint.Checkpoint) {
 		fmt.Fprintf(w, "  %-14s %3d tensors, %d parameters (%.2fM), %d buffer elements\n",
 			g.name, len(g.params), trained, float64(trained)/1e6, total-trained)
 	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -62,6 +62,9 @@ func readAdam(v any, params []model.Param, order []string, net string) (*adamSta
 	if !ok {
 		return nil, fmt.Errorf("has no state dict")
 	}
+	if len(*state) == 0 { // a fresh optimizer: nothing to import
+		return st, nil
+	}
 	seen := map[string]bool{}
 	for _, e := range *state {
 		i, ok := e.Key.(int)
@@ -203,6 +206,9 @@ func (im *importer) importAdam(key string, v any, params []model.Param, order []
 	st, err := readAdam(v, params, order, net)
 	if err != nil {
 		im.warns = append(im.warns, fmt.Sprintf("%s %s: not imported (Adam moments restart from zero)", key, err))
+		return
+	}
+	if len(st.moments) == 0 {
 		return
 	}
 	if im.extra == nil {
