@@ -430,6 +430,16 @@ func TestBrowserServePage(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Errorf("%d images (%v) left on the page after errors", n, err)
 	}
+
+	// A link naming a model the server does not have says so.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(url+"/#models=nope")); err != nil {
+		t.Fatal(err)
+	}
+	status, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const s = document.getElementById("status");
+	  return s.className === "bad" && s.textContent; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil || status != `unknown model "nope" in the link: this server has tiny-ema, generator` {
+		t.Errorf("unknown model in the link: %q (%v)", status, err)
+	}
 	screenshot(t, ctx, url)
 }
 
