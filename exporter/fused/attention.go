@@ -136,29 +136,41 @@ func padTo8(d int64) int64 { return (d + 7) / 8 * 8 }
 // replaceAttention puts com.microsoft.MultiHeadAttention in place of a
 // match:
 //
-//	qkv -> Split (axis 1) -> q, k, v [B*n, h*d'] -> Reshape [-1, n, h*d']
-//	    -> MultiHeadAttention(num_heads h, scale, attention_bias [1, h, n, n])
-//	    -> Reshape [-1, h*d'] = out
+//	x -> Gemm q, Gemm k, Gemm v [B*n, h*d'] -> Reshape [-1, n, h*d']
+//	  -> MultiHeadAttention(num_heads h, scale, attention_bias [1, h, n, n])
+//	  -> Reshape [-1, h*d'] = out
 //
-// d' is d, or d rounded up to 8 when pad is set and the projections around
-// the block can be padded (padHeads); the scale stays the matched one.
-// castFloat runs MultiHeadAttention in float32 inside a float16 graph
-// (ONNX Runtime's CPU provider has no float16 kernel for it). It returns
-// whether the heads were padded.
+// The exporter's one qkv Gemm becomes three Gemms on row slices of its
+// weight, so that q, k and v come out separately without a Split copying
+// them (a qkv of another form is split with Split). d' is d, or d rounded
+// up to a multiple of 8 when pad is set (see padRows; the scale stays the
+// matched one). castFloat runs MultiHeadAttention in float32 inside a
+// float16 graph (ONNX Runtime's CPU provider has no float16 kernel for
+// it). It returns whether the heads were padded.
 func (g *graph) replaceAttention(a *attention, pad, castFloat bool) bool {
 	for _, n := range a.nodes {
 		g.dead[n] = true
 	}
+	sc := a.scope + "/fused"
+	qkv, proj := g.qkvGemm(a), g.projGemm(a)
 	d := a.headDim
-	padded := pad && d%8 != 0 && g.padHeads(a)
+	padded := pad && d%8 != 0 && qkv != nil && proj != nil
 	if padded {
 		d = padTo8(a.headDim)
+		wp := g.inits[proj.Input[1]]
+		pp := padColumns(wp, g.name(wp.GetName()+".pad8"), a.heads, a.headDim, d)
+		g.addInit(pp)
+		proj.Input[1] = pp.GetName()
 	}
 	width := a.heads * d
-	sc := a.scope + "/fused"
-	parts := []string{g.name(sc + "/q"), g.name(sc + "/k"), g.name(sc + "/v")}
-	g.node("", "Split", sc+"/Split", []string{a.qkv, g.int64s("fused.split", width, width, width)}, parts,
-		onnx.AttrInt("axis", 1))
+	var parts []string
+	if qkv != nil {
+		parts = g.splitGemm(qkv, a, d)
+	} else {
+		parts = []string{g.name(sc + "/q"), g.name(sc + "/k"), g.name(sc + "/v")}
+		g.node("", "Split", sc+"/Split", []string{a.qkv, g.int64s("fused.split", width, width, width)}, parts,
+			onnx.AttrInt("axis", 1))
+	}
 	tokens := g.int64s("fused.shape", -1, a.tokens, width)
 	mha := make([]string, 6)
 	for i, p := range parts {
@@ -175,13 +187,66 @@ func (g *graph) replaceAttention(a *attention, pad, castFloat bool) bool {
 		}
 	}
 	o := g.name(sc + "/attention")
-	g.node("com.microsoft", "MultiHeadAttention", sc+"/MultiHeadAttention", trimOptional(mha), []string{o},
+	g.node(MSDomain, "MultiHeadAttention", sc+"/MultiHeadAttention", trimOptional(mha), []string{o},
 		onnx.AttrInt("num_heads", a.heads), onnx.AttrFloat("scale", a.scale))
 	if castFloat {
 		o = g.cast(sc, o, onnx.TensorProto_FLOAT16)
 	}
 	g.node("", "Reshape", sc+"/Reshape", []string{o, g.int64s("fused.shape", -1, width)}, []string{a.out})
 	return padded
+}
+
+// qkvGemm returns the Gemm that makes the match's qkv in the exporter's
+// form (x W^T, W an initializer [3*h*d, in], no bias) and feeds nothing
+// else, or nil.
+func (g *graph) qkvGemm(a *attention) *onnx.NodeProto {
+	n := g.op(a.qkv, "Gemm")
+	if n == nil || len(n.Input) != 2 || !plainGemm(n) || g.liveConsumers(a.qkv) != 0 {
+		return nil // (the match is already removed: qkv must have no other reader)
+	}
+	w := g.inits[n.Input[1]]
+	if w == nil || len(w.Dims) != 2 || w.Dims[0] != 3*a.heads*a.headDim {
+		return nil
+	}
+	if _, _, err := rawElements(w); err != nil {
+		return nil
+	}
+	return n
+}
+
+// projGemm returns the projection Gemm that reads the match's output in
+// the exporter's form (x W^T + b, W an initializer [out, h*d]), or nil.
+func (g *graph) projGemm(a *attention) *onnx.NodeProto {
+	n := g.only(a.out)
+	if n == nil || n.GetOpType() != "Gemm" || n.GetDomain() != "" || n.Input[0] != a.out || !plainGemm(n) {
+		return nil
+	}
+	w := g.inits[n.Input[1]]
+	if w == nil || len(w.Dims) != 2 || w.Dims[1] != a.heads*a.headDim {
+		return nil
+	}
+	if _, _, err := rawElements(w); err != nil {
+		return nil
+	}
+	return n
+}
+
+// splitGemm replaces the qkv Gemm by three Gemms on the q, k and v row
+// blocks of its weight, each padded to head size dp, and returns their
+// outputs.
+func (g *graph) splitGemm(qkv *onnx.NodeProto, a *attention, dp int64) []string {
+	g.dead[qkv] = true
+	w := g.inits[qkv.Input[1]]
+	sc := scopeOf(qkv.GetName())
+	out := make([]string, 3)
+	for part, suffix := range []string{"q", "k", "v"} {
+		pw := padRows(w, g.name(w.GetName()+"."+suffix), int64(part), a.heads, a.headDim, dp)
+		g.addInit(pw)
+		out[part] = g.name(sc + "/" + suffix)
+		g.node("", "Gemm", sc+"/Gemm_"+suffix, []string{qkv.Input[0], pw.GetName()}, []string{out[part]},
+			onnx.AttrInt("transB", 1))
+	}
+	return out
 }
 
 // unary adds a one-output ai.onnx node and returns its output.
@@ -205,41 +270,6 @@ func trimOptional(in []string) []string {
 	return in
 }
 
-// padHeads zero-pads each head of the block from d to d' = padTo8(d)
-// channels, exactly: the qkv Gemm's weight [3*h*d, in] gets zero rows (so
-// q, k, v get zero channels, which add nothing to q.k and produce zero
-// output channels) and the projection Gemm's weight [out, h*d] gets zero
-// columns for them. It returns false, changing nothing, unless both Gemms
-// have the exporter's form (transB=1 on an initializer weight, qkv without
-// bias) and read nothing else.
-func (g *graph) padHeads(a *attention) bool {
-	qkv := g.op(a.qkv, "Gemm")
-	proj := g.only(a.out)
-	if qkv == nil || proj == nil || proj.GetOpType() != "Gemm" || proj.Input[0] != a.out {
-		return false
-	}
-	if g.liveConsumers(a.qkv) != 0 || len(qkv.Input) != 2 || !plainGemm(qkv) || !plainGemm(proj) {
-		return false // qkv must feed nothing but the (now removed) match
-	}
-	h, d, dp := a.heads, a.headDim, padTo8(a.headDim)
-	wq, wp := g.inits[qkv.Input[1]], g.inits[proj.Input[1]]
-	if wq == nil || wp == nil || len(wq.Dims) != 2 || len(wp.Dims) != 2 || wq.Dims[0] != 3*h*d || wp.Dims[1] != h*d {
-		return false
-	}
-	pq, err := padRows(wq, g.name(wq.GetName()+".pad8"), h, d, dp)
-	if err != nil {
-		return false
-	}
-	pp, err := padColumns(wp, g.name(wp.GetName()+".pad8"), h, d, dp)
-	if err != nil {
-		return false
-	}
-	g.addInit(pq)
-	g.addInit(pp)
-	qkv.Input[1], proj.Input[1] = pq.GetName(), pp.GetName()
-	return true
-}
-
 // plainGemm reports a Gemm y = x W^T (+ b): transB=1, no transA, alpha and
 // beta 1.
 func plainGemm(n *onnx.NodeProto) bool {
@@ -254,34 +284,29 @@ func plainGemm(n *onnx.NodeProto) bool {
 	return true
 }
 
-// padRows maps row (s, head, j) of w [3*h*d, in] to row (s, head, j) of a
-// [3*h*dp, in] tensor whose other rows are zero.
-func padRows(w *onnx.TensorProto, name string, h, d, dp int64) (*onnx.TensorProto, error) {
-	raw, size, err := rawElements(w)
-	if err != nil {
-		return nil, err
-	}
+// padRows returns rows part*h*d ... (part+1)*h*d of w [3*h*d, in] (q, k
+// or v) with each head's d rows followed by dp-d zero rows: [h*dp, in].
+// Zero q and k channels add nothing to q.k, and zero v channels give zero
+// output channels, which padColumns makes the projection ignore: the
+// padding is exact.
+func padRows(w *onnx.TensorProto, name string, part, h, d, dp int64) *onnx.TensorProto {
+	raw, size, _ := rawElements(w) // checked by qkvGemm
 	row := int(w.Dims[1]) * size
-	out := make([]byte, int(3*h*dp)*row)
-	for s := int64(0); s < 3; s++ {
-		for head := int64(0); head < h; head++ {
-			for j := int64(0); j < d; j++ {
-				from := int((s*h+head)*d+j) * row
-				to := int((s*h+head)*dp+j) * row
-				copy(out[to:to+row], raw[from:from+row])
-			}
+	out := make([]byte, int(h*dp)*row)
+	for head := int64(0); head < h; head++ {
+		for j := int64(0); j < d; j++ {
+			from := int((part*h+head)*d+j) * row
+			to := int(head*dp+j) * row
+			copy(out[to:to+row], raw[from:from+row])
 		}
 	}
-	return withData(w, name, []int64{3 * h * dp, w.Dims[1]}, out), nil
+	return withData(w, name, []int64{h * dp, w.Dims[1]}, out)
 }
 
 // padColumns maps column (head, j) of w [out, h*d] to column (head, j) of a
 // [out, h*dp] tensor whose other columns are zero.
-func padColumns(w *onnx.TensorProto, name string, h, d, dp int64) (*onnx.TensorProto, error) {
-	raw, size, err := rawElements(w)
-	if err != nil {
-		return nil, err
-	}
+func padColumns(w *onnx.TensorProto, name string, h, d, dp int64) *onnx.TensorProto {
+	raw, size, _ := rawElements(w) // checked by projGemm
 	rows, in, outCols := int(w.Dims[0]), int(h*d), int(h*dp)
 	out := make([]byte, rows*outCols*size)
 	for r := 0; r < rows; r++ {
@@ -292,7 +317,7 @@ func padColumns(w *onnx.TensorProto, name string, h, d, dp int64) (*onnx.TensorP
 			copy(out[to:to+n], raw[from:from+n])
 		}
 	}
-	return withData(w, name, []int64{int64(rows), int64(outCols)}, out), nil
+	return withData(w, name, []int64{int64(rows), int64(outCols)}, out)
 }
 
 func withData(like *onnx.TensorProto, name string, dims []int64, raw []byte) *onnx.TensorProto {

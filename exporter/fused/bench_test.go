@@ -31,7 +31,8 @@ type benchForm struct {
 //   - tgan: tgan's standard file opened by tgan's runtime (fused at session
 //     creation: MultiHeadAttention + SkipLayerNormalization);
 //   - standard: the same file with the rewrite off (TGAN_ORT_FUSE=off);
-//   - no-skipln: MultiHeadAttention only;
+//   - skipln: the CPU form plus SkipLayerNormalization (off by default on CPU);
+//   - pad8: the CPU form with head sizes padded to a multiple of 8;
 //   - no-flash: the fused form with ORT_DISABLE_FLASH_ATTENTION=1 (ONNX
 //     Runtime's unfused CPU attention kernel), which shows whether MLAS
 //     flash attention is what runs.
@@ -64,21 +65,31 @@ func benchVsTorch(b *testing.B, dir string, batch int) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { env.Close() }) // after the models' cleanups
-	noSkip := filepath.Join(b.TempDir(), "no-skipln.onnx")
-	writeFused(b, tganFile, noSkip, fused.Options{Target: fused.CPU, NoSkipLayerNorm: true})
+	skip := filepath.Join(b.TempDir(), "skipln.onnx")
+	writeFused(b, tganFile, skip, fused.Options{Target: fused.CPU, SkipLayerNorm: fused.On})
+	pad := filepath.Join(b.TempDir(), "pad8.onnx")
+	writeFused(b, tganFile, pad, fused.Options{Target: fused.CPU, PadHeads: fused.On})
 	forms := []*benchForm{
 		{name: "torch", model: open(b, env, torchFile, nil)},
 		{name: "tgan", model: open(b, env, tganFile, nil)},
 		{name: "standard", model: open(b, env, tganFile, map[string]string{runtime.FuseEnv: "off"})},
-		{name: "no-skipln", model: open(b, env, noSkip, nil)},
+		{name: "skipln", model: open(b, env, skip, nil)},
+		{name: "pad8", model: open(b, env, pad, nil)},
 		{name: "no-flash", model: open(b, env, tganFile, map[string]string{"ORT_DISABLE_FLASH_ATTENTION": "1"})},
 	}
 	latent := forms[1].model.Inputs()[0].Shape[1]
 	z := randn(batch*int(latent), 1)
 	shape := []int64{int64(batch), latent}
-	for _, f := range forms { // warm-up: first-run allocations
-		if _, _, err := f.model.Run(z, shape); err != nil {
+	var ref []float32
+	for _, f := range forms { // warm-up (first-run allocations), and the same weights
+		out, _, err := f.model.Run(z, shape)
+		if err != nil {
 			b.Fatalf("%s: %v", f.name, err)
+		}
+		if ref == nil {
+			ref = out
+		} else if e := relErr(out, ref); e > 1e-3 {
+			b.Fatalf("%s differs from the torch export: rel err %.3g (not the same weights?)", f.name, e)
 		}
 	}
 	b.ResetTimer()

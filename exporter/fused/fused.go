@@ -68,16 +68,39 @@ const (
 // MSDomain is the operator domain of ONNX Runtime's contrib operators.
 const MSDomain = "com.microsoft"
 
-// Options configures Rewrite.
+// Toggle overrides a target's default choice.
+type Toggle int8
+
+// Toggle values.
+const (
+	Default Toggle = iota // the target's default
+	On
+	Off
+)
+
+func (t Toggle) or(def bool) bool {
+	switch t {
+	case On:
+		return true
+	case Off:
+		return false
+	}
+	return def
+}
+
+// Options configures Rewrite. The defaults per target are what measured
+// fastest (BENCHMARKS.md) or what the target's kernels need.
 type Options struct {
 	// Target selects the form; the zero value means CPU.
 	Target Target
-	// NoSkipLayerNorm keeps the residual Adds and LayerNormalizations as
-	// they are (for measurements).
-	NoSkipLayerNorm bool
-	// NoPad keeps the CUDA form's head sizes as they are (for measurements;
-	// the CPU form never pads).
-	NoPad bool
+	// SkipLayerNorm fuses each residual Add with the LayerNorm that reads
+	// it. Default: on for CUDA, off for CPU, where ONNX Runtime's
+	// SkipLayerNormalization kernel measured slower than LayerNormalization
+	// and Add.
+	SkipLayerNorm Toggle
+	// PadHeads zero-pads head sizes to a multiple of 8. Default: on for
+	// CUDA (its fused attention kernels need it), off for CPU.
+	PadHeads Toggle
 }
 
 // Report says what Rewrite changed.
@@ -137,13 +160,14 @@ func Rewrite(mp *onnx.ModelProto, opts Options) (Report, error) {
 	}
 	// Nothing has changed so far; from here on the rewrite cannot fail.
 	castFloat := opts.Target == CPU && floatType(g.gp) == onnx.TensorProto_FLOAT16
+	pad := opts.PadHeads.or(opts.Target == CUDA)
 	for _, a := range matches {
-		if g.replaceAttention(a, opts.Target == CUDA && !opts.NoPad, castFloat) {
+		if g.replaceAttention(a, pad, castFloat) {
 			rep.Padded++
 		}
 	}
 	rep.Attention = len(matches)
-	if !opts.NoSkipLayerNorm {
+	if opts.SkipLayerNorm.or(opts.Target == CUDA) {
 		rep.SkipLayerNorm = g.fuseSkipLayerNorm()
 	}
 	if err := g.finish(); err != nil {

@@ -161,7 +161,9 @@ func TestFusedMatchesStandard(t *testing.T) {
 	t.Setenv(runtime.FuseEnv, "off") // the standard file runs as it is
 	env := openEnv(t)
 	forms := []fused.Options{
-		{Target: fused.CPU}, {Target: fused.CUDA}, {Target: fused.CPU, NoSkipLayerNorm: true},
+		{Target: fused.CPU}, {Target: fused.CUDA},
+		{Target: fused.CPU, SkipLayerNorm: fused.On, PadHeads: fused.On},
+		{Target: fused.CUDA, SkipLayerNorm: fused.Off, PadHeads: fused.Off},
 	}
 	for name, cfg := range configs(t) {
 		for _, net := range networks(t, cfg) {
@@ -178,7 +180,7 @@ func TestFusedMatchesStandard(t *testing.T) {
 				in := randn(n, batch)
 				want, _ := run(t, env, std, in, shape)
 				for _, opts := range forms {
-					label := fmt.Sprintf("%s/%s/batch=%d/%s/skipln=%v", name, net.name, batch, opts.Target, !opts.NoSkipLayerNorm)
+					label := fmt.Sprintf("%s/%s/batch=%d/%s/skipln=%d/pad=%d", name, net.name, batch, opts.Target, opts.SkipLayerNorm, opts.PadHeads)
 					data, rep, err := fused.Bytes(std, opts)
 					if err != nil {
 						t.Fatalf("%s: %v", label, err)
@@ -219,8 +221,8 @@ func TestReport(t *testing.T) {
 		t.Errorf("report %+v, want %+v", rep, want)
 	}
 	_, rep, err = fused.Bytes(std, fused.Options{Target: fused.CPU})
-	if err != nil || rep.Padded != 0 {
-		t.Errorf("cpu: %+v, %v; want no padding", rep, err)
+	if want := (fused.Report{Target: fused.CPU, Attention: 3}); rep != want || err != nil {
+		t.Errorf("cpu: %+v, %v; want %+v", rep, err, want)
 	}
 }
 
@@ -300,5 +302,36 @@ func TestMetadataKeys(t *testing.T) {
 	if md[exporter.KeyNetwork] != "generator" || md[exporter.KeyConfig] == "" ||
 		exporter.KeyNetwork != "tgan.network" || exporter.KeyConfig != "tgan.config" {
 		t.Errorf("exporter metadata keys changed: %v", md)
+	}
+}
+
+// TestFloat16Forms: the fused forms of a float16 export run on the CPU
+// provider (CPU: MultiHeadAttention in float32 between Casts; CUDA: in
+// float16, which ONNX Runtime's CPU provider runs too) and agree with the
+// standard float16 file within float16 rounding.
+func TestFloat16Forms(t *testing.T) {
+	t.Setenv(runtime.FuseEnv, "off")
+	env := openEnv(t)
+	cfg := configs(t)["final"]
+	g := networks(t, cfg)[0]
+	if err := exporter.Float16(g.model); err != nil {
+		t.Fatal(err)
+	}
+	std, err := g.model.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := randn(2*cfg.LatentDim, 9)
+	shape := []int64{2, int64(cfg.LatentDim)}
+	want, _ := run(t, env, std, in, shape)
+	for _, target := range []fused.Target{fused.CPU, fused.CUDA} {
+		data, _, err := fused.Bytes(std, fused.Options{Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := run(t, env, data, in, shape)
+		if e := relErr(got, want); e > 1e-2 {
+			t.Errorf("fp16 %s form: rel err %.3g > 1e-2", target, e)
+		}
 	}
 }

@@ -306,6 +306,12 @@ func halfToFloat(h uint16) float32 {
 func rawElements(t *onnx.TensorProto) ([]byte, int, error) {
 	switch onnx.TensorProto_DataType(t.GetDataType()) {
 	case onnx.TensorProto_FLOAT:
+		if t.RawData != nil {
+			if len(t.RawData)%4 != 0 {
+				return nil, 0, fmt.Errorf("initializer %q: raw_data length %d", t.GetName(), len(t.RawData))
+			}
+			return t.RawData, 4, nil
+		}
 		vals, err := onnx.FloatData(t)
 		if err != nil {
 			return nil, 0, err
