@@ -278,6 +278,7 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 				fmt.Fprintln(r.Progress) // end the bar's line
 			}
 			r.logf("time budget of %v spent at G step %d (iteration %d): checkpoint saved", r.Budget, t.GSteps, t.Iter)
+			r.logTimes()
 			return ErrBudget
 		}
 	}
@@ -290,10 +291,15 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 		_ = bar.Finish()
 		fmt.Fprintln(r.Progress)
 	}
+	r.logTimes()
+	return nil
+}
+
+// logTimes reports the run's training and evaluation time so far.
+func (r *Run) logTimes() {
 	if c := r.clock(); r.Evaluator != nil {
 		r.logf("time so far: training %s, evaluation %s", secs(c.TrainS), secs(c.EvalS))
 	}
-	return nil
 }
 
 // interrupted saves a checkpoint after a cancellation and returns err.
