@@ -389,3 +389,26 @@ func TestInterpolateTimeout(t *testing.T) {
 	}
 	waitQueued(t, r.srv.Batcher(), 0)
 }
+
+func TestNewModelsErrors(t *testing.T) {
+	m := tinyModel(t)
+	info := describe(Info{Name: "x"}, m)
+	bad := info
+	bad.Name = "a/b"
+	for _, c := range []struct {
+		models []Model
+		want   string
+	}{
+		{nil, "no model"},
+		{[]Model{{m, info}, {m, info}}, `two models named "x"`},
+		{[]Model{{m, bad}}, `model name "a/b"`},
+	} {
+		s, err := NewModels(c.models, Config{})
+		if err == nil {
+			s.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%d models: %v, want %q", len(c.models), err, c.want)
+		}
+	}
+}
