@@ -97,6 +97,47 @@ func (p *penaltyNet) grad() *gradNet {
 	return p.gradNet
 }
 
+// loweredGraph is one training graph lowered to ONNX, with the executor
+// (and the net it replaces) waiting for its session.
+type loweredGraph struct {
+	name string
+	l    *lower.Lowerer
+	gn   *gradNet // nil for the G forward graph
+	exec *ortExecutor
+}
+
+// lowerAll lowers the D step, the G step (with D inlined), the penalty and
+// G's forward pass for st.
+func (t *Trainer) lowerAll(st *ortState) ([]loweredGraph, error) {
+	nets := []struct {
+		name string
+		gn   *gradNet
+	}{{"d_step", t.dTrain}, {"g_step", t.gTrain}}
+	if t.pen != nil {
+		nets = append(nets, struct {
+			name string
+			gn   *gradNet
+		}{"penalty", t.pen.gradNet})
+	}
+	var out []loweredGraph
+	for _, n := range nets {
+		e := &ortExecutor{index: map[*G.Node]int{}}
+		lw := &lowering{t: t, st: st, exec: e, augIn: map[*augSlot]augInputs{}}
+		l := lower.New(n.name)
+		l.Ext = lw.ext
+		if err := lowerGradNet(l, n.gn); err != nil {
+			return nil, fmt.Errorf("lower the %s graph: %w", n.name, err)
+		}
+		e.indexOutputs(l, n.gn)
+		out = append(out, loweredGraph{name: n.name, l: l, gn: n.gn, exec: e})
+	}
+	l := lower.New("g_forward")
+	if err := l.Output(t.gFwd.Output, "image"); err != nil {
+		return nil, fmt.Errorf("lower the G forward graph: %w", err)
+	}
+	return append(out, loweredGraph{name: "g_forward", l: l}), nil
+}
+
 // useORT lowers every training graph and opens its session; on any error
 // nothing changes.
 func (t *Trainer) useORT(provider runtime.Provider, libPath string) error {
@@ -104,61 +145,30 @@ func (t *Trainer) useORT(provider runtime.Provider, libPath string) error {
 		return err
 	}
 	st := &ortState{provider: provider, gSlot: &augSlot{}, seeds: map[*extLoss]string{}}
-	fail := func(err error) error {
-		for _, s := range st.sessions {
-			s.Close()
-		}
+	graphs, err := t.lowerAll(st)
+	if err != nil {
 		return err
 	}
-	open := func(l *lower.Lowerer) (*lower.Session, error) {
-		s, err := lower.Open(l, provider, libPath)
+	for _, g := range graphs {
+		s, err := lower.Open(g.l, provider, libPath)
 		if err != nil {
-			return nil, err
+			for _, s := range st.sessions {
+				s.Close()
+			}
+			return fmt.Errorf("%s graph: %w", g.name, err)
 		}
 		st.sessions = append(st.sessions, s)
-		return s, nil
-	}
-	nets := []struct {
-		name string
-		gn   *gradNet
-		slot *augSlot
-	}{{"d_step", t.dTrain, nil}, {"g_step", t.gTrain, st.gSlot}}
-	if t.pen != nil {
-		nets = append(nets, struct {
-			name string
-			gn   *gradNet
-			slot *augSlot
-		}{"penalty", t.pen.gradNet, t.pen.slot})
-	}
-	execs := make([]*ortExecutor, len(nets))
-	for i, n := range nets {
-		e := &ortExecutor{index: map[*G.Node]int{}}
-		lw := &lowering{t: t, st: st, exec: e, augIn: map[*augSlot]augInputs{}}
-		l := lower.New(n.name)
-		l.Ext = lw.ext
-		if err := lowerGradNet(l, n.gn); err != nil {
-			return fail(fmt.Errorf("lower the %s graph: %w", n.name, err))
+		if g.gn == nil {
+			st.gFwd = s
+		} else {
+			g.exec.sess = s
 		}
-		s, err := open(l)
-		if err != nil {
-			return fail(fmt.Errorf("%s graph: %w", n.name, err))
+	}
+	for _, g := range graphs {
+		if g.gn != nil {
+			g.gn.exec.close()
+			g.gn.exec = g.exec
 		}
-		e.sess = s
-		e.indexOutputs(l, n.gn)
-		execs[i] = e
-	}
-	l := lower.New("g_forward")
-	if err := l.Output(t.gFwd.Output, "image"); err != nil {
-		return fail(fmt.Errorf("lower the G forward graph: %w", err))
-	}
-	s, err := open(l)
-	if err != nil {
-		return fail(fmt.Errorf("G forward graph: %w", err))
-	}
-	st.gFwd = s
-	for i, n := range nets {
-		n.gn.exec.close()
-		n.gn.exec = execs[i]
 	}
 	t.ort = st
 	return nil
