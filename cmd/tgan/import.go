@@ -26,7 +26,8 @@ func importCommand() *cli.Command {
 			"dis_optimizer are imported when present (indices in the official modules' parameters() order),\n" +
 			"and a file written by 'tgan export --pth' imports back to the checkpoint it came from.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "tgan checkpoint to write", Required: true},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "tgan checkpoint to write"},
+			&cli.StringFlag{Name: "run", Usage: "instead of --out: add the file as the newest checkpoint of the tgan run `DIR` (the run it was exported from), so that 'tgan train --resume DIR' continues with its weights, Adam moments and counters"},
 			&cli.IntFlag{Name: "g-heads", Usage: "generator attention heads when the file cannot tell (v1); 0 = 4"},
 			&cli.IntFlag{Name: "d-heads", Usage: "discriminator attention heads when the file cannot tell (v1); 0 = 4"},
 		},
@@ -38,7 +39,10 @@ func runImport(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return errors.New("import: want exactly one OFFICIAL.pth argument")
 	}
-	src, out := c.Args().First(), c.String("out")
+	src, out, run := c.Args().First(), c.String("out"), c.String("run")
+	if (out == "") == (run == "") {
+		return errors.New("import: give --out CKPT or --run DIR (one of them)")
+	}
 	start := time.Now()
 	ck, warns, err := pth.Import(src, pth.Options{GHeads: c.Int("g-heads"), DHeads: c.Int("d-heads")})
 	if err != nil {
@@ -50,7 +54,15 @@ func runImport(c *cli.Context) error {
 		fmt.Fprintln(w, "warning:", msg)
 	}
 	ck.Meta[checkpoint.MetaTganVersion] = version
-	if err := checkpoint.Save(out, ck); err != nil {
+	if run != "" {
+		var notes []string
+		if out, notes, err = continueRun(run, ck); err != nil {
+			return fmt.Errorf("import %s: %w", src, err)
+		}
+		for _, n := range notes {
+			fmt.Fprintln(w, "note:", n)
+		}
+	} else if err := checkpoint.Save(out, ck); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "wrote %s (%.1fs)\n", out, time.Since(start).Seconds())

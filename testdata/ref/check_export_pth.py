@@ -13,7 +13,10 @@ For a small v1 and a small final config that the official code can express, it
      reference modules' parameters() and takes one step with the gradients
      that the Go helper TestAdamStepForReference used for tgan's own next
      step; parameters after the step must agree within 2 float32 ulps plus
-     1e-3 of the learning rate, the moments within 1e-5 relative.
+     1e-3 of the learning rate, the moments within 1e-5 relative;
+  5. saves the stepped networks and optimizers with torch.save as the official
+     script would, imports that file into the run with `tgan import --run`
+     (weights and moments must be exact) and resumes `tgan train` from it.
 
 Usage (from the repository root, Debian python3-torch):
     go build -o /tmp/tgan ./cmd/tgan
@@ -159,6 +162,7 @@ def check_case(name, cfg, args):
     # 4. Adam: load the optimizer dicts and replay tgan's next step
     env = dict(os.environ, TGAN_ADAM_REF="%s:%s" % (ckpt, work))
     run("go", "test", "./internal/pth", "-run", "TestAdamStepForReference", "-count=1", cwd=args.repo, env=env)
+    opts = {}
     for net, model, sd_key in [("gen", G, "gen_optimizer"), ("dis", D, "dis_optimizer")]:
         official_param_order(model)
         opt = torch.optim.Adam(model.parameters(), lr=1.0)
@@ -194,6 +198,54 @@ def check_case(name, cfg, args):
         print("%s %s: lr %g betas %s eps %g, step now %s, after one step, params max |diff|/lr and m, v max rel diff: %s" % (
             name, net, group["lr"], group["betas"], group["eps"], sorted(steps), worst))
         assert worst["params_ok"] and worst["m"] < 1e-5 and worst["v"] < 1e-5, worst
+        opts[net] = opt
+
+    # 5. back: save the stepped state as the official script does (torch.save), import
+    # it into the run with `tgan import --run` and resume training from it
+    pre = "module." if prefixed else ""
+    back = {
+        "epoch": ck["epoch"] + 1, "gen_model": ck["gen_model"], "dis_model": ck["dis_model"],
+        "gen_state_dict": {pre + k: v for k, v in G.state_dict().items()},
+        "dis_state_dict": {pre + k: v for k, v in D.state_dict().items()},
+        "avg_gen_state_dict": ck["avg_gen_state_dict"],
+        "gen_optimizer": opts["gen"].state_dict(), "dis_optimizer": opts["dis"].state_dict(),
+        "best_fid": ck["best_fid"], "path_helper": ck["path_helper"], "fixed_z": ck["fixed_z"],
+    }
+    back_path = os.path.join(work, "official_back.pth")
+    torch.save(back, back_path)
+    run(args.tgan, "import", "--run", run_dir, back_path)
+    latest = os.path.join(run_dir, open(os.path.join(run_dir, "latest")).read().strip())
+    tensors = read_safetensors(latest)
+    worst = 0.0
+    for net, model in [("gen", G), ("dis", D)]:
+        for n, p in model.named_parameters():
+            if ("opt.%s.m.%s" % (net, n)) not in tensors:
+                continue
+            st = opts[net].state[p]
+            worst = max(worst, float(np.abs(tensors["opt.%s.m.%s" % (net, n)] - st["exp_avg"].numpy()).max()),
+                        float(np.abs(tensors["opt.%s.v.%s" % (net, n)] - st["exp_avg_sq"].numpy()).max()),
+                        float(np.abs(tensors["gen." + n if net == "gen" else "dis." + n] - p.detach().numpy()).max()))
+    print("%s: torch.save'd official state imported into the run: weights and moments max |diff| %g" % (name, worst))
+    assert worst == 0.0
+    steps = int(os.path.basename(latest).split("-")[1].split(".")[0])
+    run(args.tgan, "train", "--resume", run_dir, "--steps", str(steps + 1))
+
+
+def read_safetensors(path):
+    import json
+    import struct
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        base = 8 + n
+        raw = open(path, "rb").read()
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__" or v["dtype"] != "F32":
+            continue
+        a, b = v["data_offsets"]
+        out[k] = np.frombuffer(raw[base + a:base + b], dtype="<f4").reshape(v["shape"])
+    return out
 
 
 def main():
