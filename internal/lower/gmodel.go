@@ -89,7 +89,7 @@ func (l *Lowerer) gmodelOp(n *G.Node, kids G.Nodes, ins []string) (string, bool,
 	case "tileOp":
 		v = l.tileOf(ins[0], kids[0].Shape(), out)
 	case "rowOp":
-		v = l.rowOp(f.int("kind"), ins)
+		v = l.rowOp(f.int("kind"), ins, out[len(out)-1])
 	case "geluOp":
 		v = l.gelu(f.int("order"), ins)
 	case "relBiasOp":
@@ -178,7 +178,7 @@ const (
 
 // rowOp lowers softmax and LayerNorm's normalisation over the last axis,
 // their VJPs and the second-order VJPs (formulas of gmodel/ops_rowwise.go).
-func (l *Lowerer) rowOp(kind int, ins []string) string {
+func (l *Lowerer) rowOp(kind int, ins []string, n int) string {
 	rsum := func(x string) string { return l.ReduceSum(x, true, -1) }
 	rmean := func(x string) string { return l.ReduceMean(x, true, -1) }
 	switch kind {
@@ -192,11 +192,12 @@ func (l *Lowerer) rowOp(kind int, ins []string) string {
 		return l.Sub(l.Mul(u, l.Sub(g, rsum(l.Mul(y, g)))), l.Mul(g, rsum(l.Mul(u, y))))
 	}
 	x := ins[0]
+	if kind == rowNormalize {
+		return l.normalize(x, n)
+	}
 	mean, inv := l.stats(x)
 	xh := l.Mul(l.Sub(x, mean), inv)
 	switch kind {
-	case rowNormalize:
-		return xh
 	case rowNormalizeGrad: // inv * (g - mean g - xh * mean(g xh))
 		g := ins[1]
 		return l.Mul(inv, l.Sub(l.Sub(g, rmean(g)), l.Mul(xh, rmean(l.Mul(g, xh)))))
@@ -210,6 +211,33 @@ func (l *Lowerer) rowOp(kind int, ins []string) string {
 	coef := l.Sub(l.Mul(l.Float(3), l.Mul(m, mu)), a)
 	d := l.Sub(l.Sub(l.Mul(coef, xh), l.Mul(mu, l.Sub(g, gm))), l.Mul(m, l.Sub(u, um)))
 	return l.Mul(l.Mul(inv, inv), d)
+}
+
+// normalize is LayerNormalization without the affine part (scale ones);
+// its row mean and inverse deviation outputs are kept for the backward ops
+// on the same x.
+func (l *Lowerer) normalize(x string, n int) string {
+	scale := l.ones(n)
+	outs := l.G.Node("LayerNormalization", []string{x, scale}, []string{"", "", ""},
+		onnx.AttrInt("axis", -1), onnx.AttrFloat("epsilon", float32(model.LayerNormEps)))
+	if _, ok := l.rowStats[x]; !ok {
+		l.rowStats[x] = [2]string{outs[1], outs[2]}
+	}
+	return outs[0]
+}
+
+// ones is a float32 constant vector of n ones, shared per n.
+func (l *Lowerer) ones(n int) string {
+	if name, ok := l.onesOf[n]; ok {
+		return name
+	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = 1
+	}
+	name := l.G.Initializer(l.fresh("ones"), []int{n}, v)
+	l.onesOf[n] = name
+	return name
 }
 
 // stats returns the row mean and 1/sqrt(biased var + eps) of x, lowered once

@@ -46,6 +46,7 @@ type Lowerer struct {
 	outputs  []string
 	rowStats map[string][2]string // x -> (mean, inv std) of its rows
 	counter  int
+	onesOf   map[int]string
 	err      error
 }
 
@@ -56,6 +57,7 @@ func New(name string) *Lowerer {
 		names:    map[*G.Node]string{},
 		prefix:   map[*G.ExprGraph]string{},
 		rowStats: map[string][2]string{},
+		onesOf:   map[int]string{},
 	}
 }
 
