@@ -47,7 +47,7 @@ func BenchmarkExecutor(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
-		start := time.Now()
+		start, io0 := time.Now(), tr.ExecutorIOTime()
 		for i := 0; i < b.N; i++ {
 			if _, err := tr.Step(); err != nil {
 				b.Fatal(err)
@@ -56,6 +56,7 @@ func BenchmarkExecutor(b *testing.B) {
 		sec := time.Since(start).Seconds() / float64(b.N)
 		b.ReportMetric(sec, "s/iter")
 		b.ReportMetric(float64(4*batch)/sec, "img/s")
+		b.ReportMetric((tr.ExecutorIOTime()-io0).Seconds()*1000/float64(b.N), "io-ms/iter")
 	})
 }
 

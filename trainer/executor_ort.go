@@ -3,6 +3,7 @@ package trainer
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tgan-dev/tgan/internal/lower"
 	"github.com/tgan-dev/tgan/runtime"
@@ -66,6 +67,18 @@ func (t *Trainer) ExecutorName() string {
 		return ExecutorGorgonia
 	}
 	return fmt.Sprintf("%s (%s)", ExecutorORT, t.ort.provider)
+}
+
+// ExecutorIOTime is the time the ONNX Runtime executor has spent moving
+// data between Go and ONNX Runtime (0 on the tape machine).
+func (t *Trainer) ExecutorIOTime() time.Duration {
+	var d time.Duration
+	if t.ort != nil {
+		for _, s := range t.ort.sessions {
+			d += s.IOTime
+		}
+	}
+	return d
 }
 
 // Close releases the ONNX Runtime sessions, if any.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/tgan-dev/tgan/runtime"
 	ort "github.com/yalue/onnxruntime_go"
@@ -19,6 +20,9 @@ type Session struct {
 	extras   []Extra
 	outputs  []string
 	provider runtime.Provider
+	// IOTime accumulates the time Run spends outside ONNX Runtime's own
+	// run: wrapping the Go inputs and copying the outputs into Go.
+	IOTime time.Duration
 }
 
 // Open creates a session for l's graph on provider (cpu or cuda; cuda never
@@ -107,6 +111,9 @@ func sessionOptions(provider runtime.Provider) (*ort.SessionOptions, error) {
 
 // Run executes the graph once and returns the outputs in Outputs order.
 func (s *Session) Run() ([][]float32, error) {
+	start := time.Now()
+	var inORT time.Duration
+	defer func() { s.IOTime += time.Since(start) - inORT }()
 	vals := make([]ort.Value, 0, len(s.inputs)+len(s.extras))
 	defer func() {
 		for _, v := range vals {
@@ -135,7 +142,10 @@ func (s *Session) Run() ([][]float32, error) {
 		}
 	}
 	outs := make([]ort.Value, len(s.outputs))
-	if err := s.sess.Run(vals, outs); err != nil {
+	runStart := time.Now()
+	err := s.sess.Run(vals, outs)
+	inORT = time.Since(runStart)
+	if err != nil {
 		return nil, fmt.Errorf("onnx runtime: %w", err)
 	}
 	res := make([][]float32, len(outs))

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Interleaved benchmark of the trainer's executors (issue 10): one official
+# iteration (D step with the WGAN-GP-eps penalty and DiffAugment, G step;
+# n_critic 1, D batch = G batch) per executor, each in its own process so
+# that /usr/bin/time -v reports that executor's peak RSS alone.
+#
+#   sh benchmarks/train_executors.sh MODEL BATCH ROUNDS "EXECUTORS"
+#   sh benchmarks/train_executors.sh ../shared/configs/cifar16.yaml 32 2 "gorgonia ort"
+#   sh benchmarks/train_executors.sh s 32 1 ort
+#
+# MODEL is a preset name or a model config FILE.yaml. Prints one line per
+# run: executor, s/iteration (mean of ITERS=2 timed iterations after a
+# warm-up), max RSS, and the time spent moving tensors between Go and ONNX
+# Runtime (weights stay in Go between steps).
+set -eu
+MODEL=${1:-tiny}
+BATCH=${2:-16}
+ROUNDS=${3:-2}
+EXECS=${4:-gorgonia ort}
+ITERS=${ITERS:-2}
+BIN=${BIN:-/tmp/tgan-trainer-bench.test}
+go test -c -o "$BIN" ./trainer
+case $MODEL in /*) ;; *.yaml) MODEL=$(pwd)/$MODEL ;; esac
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	for e in $EXECS; do
+		out=$(TGAN_BENCH_MODEL=$MODEL TGAN_BENCH_BATCH=$BATCH TGAN_BENCH_EXECUTOR=$e \
+			/usr/bin/time -v "$BIN" -test.run '^$' -test.bench Executor -test.benchtime "${ITERS}x" 2>&1)
+		sec=$(echo "$out" | awk '/^BenchmarkExecutor/ {for (i = 1; i <= NF; i++) if ($(i+1) == "s/iter") print $i}')
+		io=$(echo "$out" | awk '/^BenchmarkExecutor/ {for (i = 1; i <= NF; i++) if ($(i+1) == "io-ms/iter") print $i}')
+		rss=$(echo "$out" | awk -F': ' '/Maximum resident set size/ {printf "%.2f", $2 / 1048576}')
+		echo "round $r model $(basename "$MODEL") batch $BATCH executor $e: ${sec:-FAILED} s/iter, max RSS ${rss} GiB, Go<->ORT copies ${io:-0} ms/iter"
+		[ -n "$sec" ] || echo "$out" | tail -5
+	done
+	r=$((r + 1))
+done
