@@ -25,12 +25,12 @@ r=1
 while [ "$r" -le "$ROUNDS" ]; do
 	for e in $EXECS; do
 		out=$(TGAN_BENCH_MODEL=$MODEL TGAN_BENCH_BATCH=$BATCH TGAN_BENCH_EXECUTOR=$e \
-			/usr/bin/time -v "$BIN" -test.run '^$' -test.bench Executor -test.benchtime "${ITERS}x" 2>&1)
+			/usr/bin/time -v "$BIN" -test.run '^$' -test.bench Executor -test.benchtime "${ITERS}x" 2>&1) || true
 		sec=$(echo "$out" | awk '/^BenchmarkExecutor/ {for (i = 1; i <= NF; i++) if ($(i+1) == "s/iter") print $i}')
 		io=$(echo "$out" | awk '/^BenchmarkExecutor/ {for (i = 1; i <= NF; i++) if ($(i+1) == "io-ms/iter") print $i}')
 		rss=$(echo "$out" | awk -F': ' '/Maximum resident set size/ {printf "%.2f", $2 / 1048576}')
 		echo "round $r model $(basename "$MODEL") batch $BATCH executor $e: ${sec:-FAILED} s/iter, max RSS ${rss} GiB, Go<->ORT copies ${io:-0} ms/iter"
-		[ -n "$sec" ] || echo "$out" | tail -5
+		[ -n "$sec" ] || echo "$out" | grep -v '^	' | tail -3
 	done
 	r=$((r + 1))
 done
