@@ -321,3 +321,81 @@ func TestImportAdamMismatch(t *testing.T) {
 	}
 	sameWeights(t, "gen", back.Gen, ck.Gen)
 }
+
+// TestImportBadOptimizer: malformed optimizer entries never fail the import
+// or panic; each is dropped with a warning naming what is wrong.
+func TestImportBadOptimizer(t *testing.T) {
+	cfg := exportConfigs()["v1"]
+	ck := trainedCheckpoint(t, cfg, 4)
+	_, good, err := buildExport(ck, ExportOptions{}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := func(params ...any) *pyDict {
+		g := &pyDict{}
+		g.set("lr", 1e-4)
+		g.set("params", pyList(params))
+		return g
+	}
+	entry := func(step any, m *model.Tensor) *pyDict {
+		e := &pyDict{}
+		e.set("step", step)
+		e.set("exp_avg", m)
+		e.set("exp_avg_sq", m)
+		return e
+	}
+	n := len(officialParameters(cfg, false))
+	all := make([]any, n)
+	for i := range all {
+		all[i] = i
+	}
+	pos := &model.Tensor{Shape: []int{1, 16}, F32: make([]float32, 16)}
+	opt := func(state *pyDict, groups pyList) *pyDict {
+		d := &pyDict{}
+		d.set("state", state)
+		d.set("param_groups", groups)
+		return d
+	}
+	one := func(key, value any) *pyDict { d := &pyDict{}; d.set(key, value); return d }
+	cases := []struct {
+		name  string
+		value any
+		want  string
+	}{
+		{"a string", "adam", "is a str, want an optimizer state_dict"},
+		{"no groups", opt(&pyDict{}, pyList{}), "has no param_groups list"},
+		{"too few params", opt(&pyDict{}, pyList{group(0, 1)}), "lists 2 parameters"},
+		{"string state key", opt(one("0", entry(1, pos)), pyList{group(all...)}), "state key 0 is not a parameter index"},
+		{"negative step", opt(one(0, entry(-1, pos)), pyList{group(all...)}), "step -1 is not a count"},
+		{"fractional step", opt(one(0, entry(1.5, pos)), pyList{group(all...)}), "step 1.5 is not a count"},
+		{"moment of another shape", opt(one(0, entry(1, &model.Tensor{Shape: []int{3}, F32: make([]float32, 3)})), pyList{group(all...)}),
+			"state 0 (pos_embed_1): exp_avg has shape [3], the parameter [1 4 64]"},
+		{"moment not a tensor", opt(one(0, one("step", 1)), pyList{group(all...)}), "exp_avg is a None, want a tensor"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := *good.(*pyDict)
+			root.items = append([]pyItem(nil), root.items...)
+			for i := range root.items {
+				if root.items[i].key == keyGenOpt {
+					root.items[i].value = c.value
+				}
+			}
+			out := filepath.Join(t.TempDir(), "bad.pth")
+			if err := writePTH(out, &root); err != nil {
+				t.Fatal(err)
+			}
+			back, warns, err := Import(out, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			joined := strings.Join(warns, "\n")
+			if !strings.Contains(joined, "gen_optimizer") || !strings.Contains(joined, c.want) {
+				t.Errorf("warnings lack %q:\n%s", c.want, joined)
+			}
+			if back.Extra["opt.gen.m.l1.weight"] != nil || back.Extra["opt.dis.m.head.bias"] == nil {
+				t.Error("want the G moments dropped and the D moments kept")
+			}
+		})
+	}
+}

@@ -132,7 +132,7 @@ func stepCount(v any) (int, error) {
 	var f float64
 	switch x := v.(type) {
 	case int:
-		return x, nil
+		f = float64(x)
 	case float64:
 		f = x
 	case *pytorch.Tensor:
