@@ -83,6 +83,14 @@ func sessionOptions(provider runtime.Provider) (*ort.SessionOptions, error) {
 		so.Destroy()
 		return nil, fmt.Errorf("session options: %w", err)
 	}
+	// No CPU arena: each session's arena would keep its own peak, and the
+	// trainer's four sessions run one after another, so their peaks would
+	// add up (tiny, batch 16: 0.65 GB max RSS with arenas, 0.45 GB without,
+	// same speed).
+	if err := so.SetCpuMemArena(false); err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("session options: %w", err)
+	}
 	if prefix := os.Getenv(runtime.ProfileEnv); prefix != "" {
 		if err := so.EnableProfiling(prefix); err != nil {
 			so.Destroy()
