@@ -141,13 +141,26 @@ const readFigures = `[...document.querySelectorAll(%q)].map((f) => {
     w: img ? img.naturalWidth : 0, h: img ? img.naturalHeight : 0, png, error: img ? "" : h.textContent };
 })`
 
+// poll waits until the expression is truthy and returns its value. Right
+// after a navigation the page's JavaScript context can still be the old
+// one ("Cannot find context"): that is retried.
+func poll[T any](ctx context.Context, expr string, timeout time.Duration) (T, error) {
+	for try := 0; ; try++ {
+		v, err := chromedp.Run(ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(timeout)))
+		if err == nil || try == 5 || !strings.Contains(err.Error(), "Cannot find context") {
+			return v, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // figures waits until every figure under sel has loaded (or failed), and
 // its first one fetched a URL containing want, then reads them.
 func figures(t *testing.T, ctx context.Context, sel, want string) []shownImage {
 	t.Helper()
 	ready := fmt.Sprintf(`(() => { const hs = [...document.querySelectorAll(%q)];
 	  return hs.length > 0 && hs.every((h) => h.dataset.state !== "loading") && hs[0].dataset.url.includes(%q); })()`, sel+" .img", want)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](ready, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+	if _, err := poll[bool](ctx, ready, 30*time.Second); err != nil {
 		t.Fatalf("waiting for %s to show %q: %v", sel, want, err)
 	}
 	figs, err := chromedp.Run(ctx, chromedp.Evaluate[[]shownImage](fmt.Sprintf(readFigures, sel)))
@@ -382,8 +395,8 @@ func TestBrowserServePage(t *testing.T) {
 	}
 
 	// The server table is filled from /metrics.
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#server tbody tr").length === 2 &&
-	  Number(document.querySelector("#server tbody tr td:nth-child(4)").textContent) > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	if _, err := poll[bool](ctx, `document.querySelectorAll("#server tbody tr").length === 2 &&
+	  Number(document.querySelector("#server tbody tr td:nth-child(4)").textContent) > 0`, 10*time.Second); err != nil {
 		t.Errorf("the server table shows no images from /metrics: %v", err)
 	}
 
@@ -432,11 +445,11 @@ func TestBrowserServePage(t *testing.T) {
 	}
 
 	// A link naming a model the server does not have says so.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(url+"/#models=nope")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/?link=1#models=nope")); err != nil {
 		t.Fatal(err)
 	}
-	status, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const s = document.getElementById("status");
-	  return s.className === "bad" && s.textContent; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	status, err := poll[string](ctx, `(() => { const s = document.getElementById("status");
+	  return s.className === "bad" && s.textContent; })()`, 10*time.Second)
 	if err != nil || status != `unknown model "nope" in the link: this server has tiny-ema, generator` {
 		t.Errorf("unknown model in the link: %q (%v)", status, err)
 	}
@@ -450,12 +463,12 @@ func screenshot(t *testing.T, ctx context.Context, url string) {
 	if path == "" {
 		return
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(url+"/#n=16&seed=0&scale=4&a=3&b=11&k=8")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/?shot=1#n=16&seed=0&scale=4&a=3&b=11&k=8")); err != nil {
 		t.Fatal(err)
 	}
 	figures(t, ctx, "#grids figure", "seed=0")
 	figures(t, ctx, "#strips figure", "a=3")
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#server tbody tr").length === 2`)); err != nil {
+	if _, err := poll[bool](ctx, `document.querySelectorAll("#server tbody tr").length === 2`, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
