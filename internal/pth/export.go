@@ -89,6 +89,9 @@ func buildExport(ck *checkpoint.Checkpoint, opts ExportOptions, name string) (*E
 		return info, stateDict(officialStateDict(cfg, false), ck.Sampler(), prefix), nil
 	}
 	o := st.Options.Defaults(cfg)
+	if !hasState {
+		officialHyper(ck, &o)
+	}
 	info.Epoch = exportEpoch(ck, st, hasState)
 	info.Flags = officialFlags(cfg, o, gen, dis)
 	avg := ck.AvgGen
@@ -164,6 +167,19 @@ const (
 	metaAdamGStep = "official_adam_g_step"
 	metaAdamDStep = "official_adam_d_step"
 )
+
+// officialHyper takes the Adam hyper-parameters an imported official
+// checkpoint recorded (its param groups) over the defaults.
+func officialHyper(ck *checkpoint.Checkpoint, o *trainer.Options) {
+	for key, dst := range map[string]*float64{
+		"official_gen_lr": &o.LRG, "official_dis_lr": &o.LRD, "official_gen_beta1": &o.Beta1,
+		"official_gen_beta2": &o.Beta2, "official_gen_eps": &o.AdamEps,
+	} {
+		if v, err := strconv.ParseFloat(ck.Meta[key], 64); err == nil {
+			*dst = v
+		}
+	}
+}
 
 func metaInt(ck *checkpoint.Checkpoint, key string) int {
 	v, _ := strconv.Atoi(ck.Meta[key])

@@ -322,6 +322,56 @@ func TestImportAdamMismatch(t *testing.T) {
 	sameWeights(t, "gen", back.Gen, ck.Gen)
 }
 
+// TestReexportImported: an imported official file (no tgan trainer state)
+// exports again with its epoch, best_fid, Adam steps and hyper-parameters.
+func TestReexportImported(t *testing.T) {
+	ck := trainedCheckpoint(t, exportConfigs()["final"], 5)
+	ck.Meta = map[string]string{"official_epoch": "12", "official_best_fid": "23.5", "official_adam_g_step": "30",
+		"official_adam_d_step": "120", "official_gen_lr": "5e-05", "official_dis_lr": "0.0002",
+		"official_gen_beta1": "0.5", "official_gen_beta2": "0.9", "official_gen_eps": "1e-06"}
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "a.pth"), filepath.Join(dir, "b.pth")
+	if _, err := Export(first, ck, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Import(first, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(back.Meta, "tgan_version")
+	if _, err := Export(second, back, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := Import(second, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range ck.Meta {
+		if again.Meta[k] != v {
+			t.Errorf("meta %s = %q, want %q", k, again.Meta[k], v)
+		}
+	}
+	sameWeights(t, "extra", again.Extra, ck.Extra)
+	// The official entries themselves, not only tgan_meta, hold the values.
+	obj, err := loadPickle(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _ := anyDict(obj)
+	if top["epoch"] != 12 || top["best_fid"] != 23.5 {
+		t.Errorf("epoch %v, best_fid %v", top["epoch"], top["best_fid"])
+	}
+	dopt, _ := anyDict(top[keyDisOpt])
+	st, err := readAdam(top[keyGenOpt], ck.Config.GParams(), officialParameters(ck.Config, false), "gen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"lr": 5e-5, "beta1": 0.5, "beta2": 0.9, "eps": 1e-6}
+	if st.steps != 30 || !reflect.DeepEqual(st.group, want) || dopt == nil {
+		t.Errorf("gen_optimizer: step %d, group %v", st.steps, st.group)
+	}
+}
+
 // TestImportBadOptimizer: malformed optimizer entries never fail the import
 // or panic; each is dropped with a warning naming what is wrong.
 func TestImportBadOptimizer(t *testing.T) {
