@@ -27,7 +27,7 @@ import (
 
 // findChromium returns the browser for the page test. Without one the test
 // skips, except where CI or TGAN_REQUIRE_BROWSER is set (scripts/test.sh
-// sets it and scripts/setup.sh --test installs Debian's chromium), so it
+// sets it and installs Debian's chromium), so it
 // cannot pass silently there.
 func findChromium(t *testing.T) string {
 	t.Helper()
@@ -37,9 +37,9 @@ func findChromium(t *testing.T) string {
 		}
 	}
 	if os.Getenv("CI") != "" || os.Getenv("TGAN_REQUIRE_BROWSER") != "" {
-		t.Fatal("chromium not found on PATH, and CI or TGAN_REQUIRE_BROWSER is set: install it with scripts/setup.sh --test (Debian package chromium)")
+		t.Fatal("chromium not found on PATH, and CI or TGAN_REQUIRE_BROWSER is set: install Debian's chromium (apt-get install chromium; scripts/test.sh does)")
 	}
-	t.Skip("chromium not installed: the browser test of the serve page skips (scripts/setup.sh --test installs it)")
+	t.Skip("chromium not installed: the browser test of the serve page skips (apt-get install chromium; scripts/test.sh installs it and never skips)")
 	return ""
 }
 
