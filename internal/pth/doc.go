@@ -1,13 +1,19 @@
-// Package pth imports checkpoints of the official TransGAN PyTorch code
-// (VITA-Group/TransGAN, both the February 2021 "v1" code and the final
-// NeurIPS 2021 code) into tgan's own checkpoint format.
+// Package pth moves checkpoints between tgan and the official TransGAN
+// PyTorch code (VITA-Group/TransGAN, both the February 2021 "v1" code and
+// the final NeurIPS 2021 code), both ways.
 //
-// It reads the pickle (zip or legacy torch.save format) with gopickle,
+// Import reads a pickle (zip or legacy torch.save format) with gopickle,
 // accepts either a training dict (gen_state_dict, dis_state_dict,
 // avg_gen_state_dict, optimizers, epoch, ...) or a bare generator
 // state_dict, strips the DataParallel "module." prefix, infers the
 // model.Config from the tensor names and shapes, maps every tensor to its
 // official name and validates the result against the config's parameter
-// lists. In the data flow it sits beside the trainer: both produce a
-// checkpoint.Checkpoint that the exporter and `tgan infer` consume.
+// lists. The Adam optimizers' moments and step counts come along, mapped
+// from the official modules' parameters() order (order.go) to names.
+//
+// Export writes the training dict the official scripts save and resume
+// from, in PyTorch's zip format, with its own pickle writer (protocol 2,
+// only the globals torch.load(weights_only=True) allows) and zip layout
+// (storages stored and 64-byte aligned). In the data flow the package sits
+// beside the trainer: both produce and consume checkpoint.Checkpoint.
 package pth

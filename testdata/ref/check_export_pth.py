@@ -16,7 +16,9 @@ For a small v1 and a small final config that the official code can express, it
      1e-3 of the learning rate, the moments within 1e-5 relative;
   5. saves the stepped networks and optimizers with torch.save as the official
      script would, imports that file into the run with `tgan import --run`
-     (weights and moments must be exact) and resumes `tgan train` from it.
+     (weights and moments must be exact) and resumes `tgan train` from it;
+  6. round-trips a bare EMA generator state_dict (torch.save -> tgan import ->
+     tgan export --pth), which loads with weights_only=True even on 1.13.
 
 Usage (from the repository root, Debian python3-torch):
     go build -o /tmp/tgan ./cmd/tgan
@@ -75,15 +77,17 @@ def yaml_of(cfg):
 
 
 def pickle_globals(path):
+    """The GLOBALs and the opcodes of the archive's pickle, and whether every record is stored."""
     with zipfile.ZipFile(path) as z:
         pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
         data = z.read(pkl)
-        aligned = all(z.getinfo(n).compress_type == zipfile.ZIP_STORED for n in z.namelist())
-    found = set()
+        stored = all(z.getinfo(n).compress_type == zipfile.ZIP_STORED for n in z.namelist())
+    found, ops = set(), set()
     for op, arg, _ in pickletools.genops(data):
+        ops.add(op.name)
         if op.name == "GLOBAL":
             found.add(arg)
-    return found, aligned
+    return found, ops, stored
 
 
 def strip(sd):
@@ -116,16 +120,22 @@ def check_case(name, cfg, args):
     ckpt = os.path.join(run_dir, open(os.path.join(run_dir, "latest")).read().strip())
 
     # 2. the pickle's globals and the archive layout
-    found, stored = pickle_globals(pth)
+    found, ops, stored = pickle_globals(pth)
     assert found <= ALLOWED, "globals outside weights_only's list: %s" % (found - ALLOWED)
     assert stored, "a record is compressed"
+    # No opcode that torch.save itself does not use for the same dict.
+    resaved = os.path.join(work, "resaved.pth")
+    torch.save(torch.load(pth, map_location="cpu"), resaved)
+    _, torch_ops, _ = pickle_globals(resaved)
+    assert ops <= torch_ops, "opcodes torch.save does not use: %s" % (ops - torch_ops)
     try:
         torch.load(pth, weights_only=True)
         wo = "loads"
     except Exception as e:  # PyTorch 1.13: no BINFLOAT in the weights-only unpickler
         wo = "fails (%s)" % str(e).split("WeightsUnpickler error: ")[-1]
     ck = torch.load(pth, map_location="cpu")
-    print("%s: torch %s, globals %s, weights_only=True %s" % (name, torch.__version__, sorted(found), wo))
+    print("%s: torch %s, globals %s, opcodes %s (all used by torch.save too), weights_only=True %s" % (
+        name, torch.__version__, sorted(found), sorted(ops), wo))
     for key in ["epoch", "gen_model", "dis_model", "gen_state_dict", "dis_state_dict", "avg_gen_state_dict",
                 "gen_optimizer", "dis_optimizer", "best_fid", "path_helper", "fixed_z"]:
         assert key in ck, key
@@ -229,6 +239,19 @@ def check_case(name, cfg, args):
     assert worst == 0.0
     steps = int(os.path.basename(latest).split("-")[1].split(".")[0])
     run(args.tgan, "train", "--resume", run_dir, "--steps", str(steps + 1))
+
+    # 6. a bare generator: torch.save'd EMA state_dict -> tgan import -> export --pth,
+    # which holds no floats, so even PyTorch 1.13 loads it with weights_only=True
+    bare_in, bare_ck, bare_out = (os.path.join(work, n) for n in ("bare_in.pth", "bare.safetensors", "bare.pth"))
+    torch.save(G_avg.state_dict(), bare_in)
+    run(args.tgan, "import", "--out", bare_ck, bare_in)
+    run(args.tgan, "export", "--pth", bare_out, "--module-prefix=false", bare_ck)
+    sd = torch.load(bare_out, weights_only=True)
+    G_bare, _ = transgan_ref.build(cfg)
+    G_bare.load_state_dict(sd, strict=True)
+    same = all(torch.equal(a, b) for a, b in zip(G_bare.state_dict().values(), G_avg.state_dict().values()))
+    print("%s: bare G state_dict loads with weights_only=True, strict, equal: %s" % (name, same))
+    assert same
 
 
 def read_safetensors(path):
