@@ -151,8 +151,8 @@ func (t *Trainer) lowerAll(st *ortState) ([]loweredGraph, error) {
 	return append(out, loweredGraph{name: "g_forward", l: l}), nil
 }
 
-// useORT lowers every training graph and opens its session; on any error
-// nothing changes.
+// useORT lowers every training graph and opens its session; on an error
+// the trainer is left on the tape machine.
 func (t *Trainer) useORT(provider runtime.Provider, libPath string) error {
 	if err := t.closeORT(); err != nil {
 		return err

@@ -284,3 +284,36 @@ func TestLoweredOpsHaveCUDAKernels(t *testing.T) {
 	}
 	t.Logf("%d operator kinds checked", len(used))
 }
+
+// TestORTAutoProvider: auto runs on CUDA, or on CPU with the reason CUDA
+// failed; cuda alone never falls back.
+func TestORTAutoProvider(t *testing.T) {
+	skipWithoutORT(t)
+	tr, err := New(microConfig(t), microOptions(), newSynth(4, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	fallback, err := tr.UseExecutor(ExecutorORT, runtime.Auto, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := tr.ExecutorName()
+	switch {
+	case fallback == "" && name != "ort (cuda)":
+		t.Errorf("no fallback reason, but executor %s", name)
+	case fallback != "" && name != "ort (cpu)":
+		t.Errorf("fallback %q, but executor %s", fallback, name)
+	}
+	if fallback != "" {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.UseExecutor(ExecutorORT, runtime.CUDA, ""); err == nil || !strings.Contains(err.Error(), "cuda") {
+			t.Errorf("cuda after auto fell back: %v, want a CUDA error", err)
+		}
+		if tr.ExecutorName() != ExecutorGorgonia {
+			t.Errorf("after a failed switch the executor is %s, want gorgonia", tr.ExecutorName())
+		}
+	}
+}
