@@ -18,6 +18,18 @@
 // every D input; its exact transpose carries gradients back to G and, as a
 // custom graph op, into the penalty.
 //
+// What executes the graphs is an executor (executor.go): Gorgonia's tape
+// machine (the default and the reference), or, after UseExecutor("ort", ...),
+// the same graphs lowered to ONNX by internal/lower and run by ONNX Runtime
+// on CPU or CUDA (executor_ort.go). The lowering covers the D step, the
+// penalty's double backward (DiffAugment's sampled parameters become graph
+// inputs), the G step with D, DiffAugment and the G loss inlined into one
+// model, and G's forward pass; weights, batches, z, masks and attention noise
+// are read from the graphs' input nodes at each run, so the random streams
+// and the Go-side recipe (Adam, clipping, EMA) are unchanged. ONNX Runtime
+// plans buffers by liveness, which is where its memory saving comes from.
+// The MT-CT graph stays on the tape machine.
+//
 // Options.SRWeight > 0 adds the v1 paper's multi-task co-training (never in
 // the official code; tgan's design is described in sr.go): one more G graph
 // starts from the real batch box-averaged to the bottom resolution, embedded
