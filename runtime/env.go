@@ -35,7 +35,7 @@ func ParseProvider(s string) (Provider, error) {
 }
 
 // Options configures an [Env]. The zero value runs on CPU with the library
-// found by [FindLibrary] and ONNX Runtime's default thread count.
+// found by [FindLibrary] and one intra-op thread per usable core.
 type Options struct {
 	// LibraryPath is the ONNX Runtime shared library (the --ort-lib flag).
 	// Empty: search as described by FindLibrary.
@@ -46,7 +46,8 @@ type Options struct {
 	// DeviceID is the CUDA device for CUDA and Auto. Default 0.
 	DeviceID int
 	// IntraOpThreads is the number of threads one operator may use.
-	// 0 (the default) lets ONNX Runtime choose.
+	// 0 (the default) means [UsableCores]: ONNX Runtime's own default
+	// counts physical cores and used one thread on a 2-vCPU VM.
 	IntraOpThreads int
 }
 
@@ -81,6 +82,9 @@ func Open(opts Options) (*Env, error) {
 	if opts.DeviceID < 0 || opts.IntraOpThreads < 0 {
 		return nil, fmt.Errorf("runtime: negative DeviceID (%d) or IntraOpThreads (%d)",
 			opts.DeviceID, opts.IntraOpThreads)
+	}
+	if opts.IntraOpThreads == 0 {
+		opts.IntraOpThreads = UsableCores()
 	}
 	lib, err := FindLibrary(opts.LibraryPath, p != CPU)
 	if err != nil {

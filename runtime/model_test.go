@@ -64,7 +64,7 @@ func TestSessionAndTensorsReused(t *testing.T) {
 	}
 }
 
-func fmtShape(batch int) string { return fmt.Sprint([]int64{int64(batch), 8}) }
+func fmtShape(batch int) string { return shapeKey([]int64{int64(batch), 8}) }
 
 func TestTinyDiscStaticOutput(t *testing.T) {
 	env := openEnv(t, Options{})
@@ -81,7 +81,7 @@ func TestTinyDiscStaticOutput(t *testing.T) {
 	if out[0] != out[1] || out[1] != out[2] {
 		t.Errorf("logits %v differ for identical inputs", out)
 	}
-	if b := m.buffers["[3 3 4 4]"]; b == nil || b.out == nil {
+	if b := m.buffers[shapeKey([]int64{3, 3, 4, 4})]; b == nil || b.out == nil {
 		t.Error("static output shape was not preallocated")
 	}
 }

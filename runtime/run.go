@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -109,7 +110,7 @@ func (m *Model) checkInput(input []float32, inShape []int64) error {
 // shape is new. The output tensor is preallocated when the model's output
 // shape is known once the batch axis is filled in.
 func (m *Model) tensorsFor(inShape []int64) (*ioTensors, error) {
-	key := fmt.Sprint(inShape)
+	key := shapeKey(inShape)
 	if b, ok := m.buffers[key]; ok {
 		return b, nil
 	}
@@ -129,6 +130,16 @@ func (m *Model) tensorsFor(inShape []int64) (*ioTensors, error) {
 	}
 	m.buffers[key] = b
 	return b, nil
+}
+
+// shapeKey names a shape in the tensor cache without fmt's allocations.
+func shapeKey(shape []int64) string {
+	buf := make([]byte, 0, 8*len(shape))
+	for _, d := range shape {
+		buf = strconv.AppendInt(buf, d, 10)
+		buf = append(buf, ',')
+	}
+	return string(buf)
 }
 
 // knownOutputShape fills a dynamic first output axis with batch and reports

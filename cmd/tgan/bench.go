@@ -50,6 +50,8 @@ type benchResult struct {
 	Seconds  float64 `json:"seconds_per_batch"`
 	ImagesPS float64 `json:"images_per_second"`
 	RelErr   float64 `json:"rel_err_vs_cpu,omitempty"`
+	// Threads is the intra-op (ONNX Runtime) or OpenBLAS thread count.
+	Threads int `json:"threads"`
 	// Precision is "fp16" for a --fp16 preset export, empty otherwise.
 	Precision string `json:"precision,omitempty"`
 }
@@ -70,6 +72,8 @@ func runBench(c *cli.Context) error {
 	}
 	defer m.Close()
 	reportBackend(m)
+	threads := engine.Threads(m)
+	fmt.Fprintf(os.Stderr, "threads: %d per operator\n", threads)
 	batches, err := parseInts(c.String("batches"))
 	if err != nil {
 		return err
@@ -88,7 +92,7 @@ func runBench(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		r.Model = path
+		r.Model, r.Threads = path, threads
 		if p := c.String("preset"); c.NArg() == 0 {
 			r.Model = "preset " + p
 		}

@@ -19,7 +19,7 @@ func runtimeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "provider", Value: "cpu", Usage: ".onnx models: cpu, cuda (fails with the reason if CUDA cannot run) or auto (CUDA, else CPU with the reason)"},
 		&cli.IntFlag{Name: "device", Usage: "CUDA device id"},
 		&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so (default: $" + runtime.LibraryEnvVar + ", next to the executable, .ort/ from scripts/setup.sh, the system loader; see tgan version)"},
-		&cli.IntFlag{Name: "threads", Usage: "ONNX Runtime intra-op threads (0: library default)"},
+		&cli.IntFlag{Name: "threads", Usage: "threads per operator: ONNX Runtime intra-op threads, OpenBLAS threads for checkpoints (0: the CPUs this process may use, after its affinity mask and cgroup CPU quota)"},
 		&cli.Int64Flag{Name: "noise-seed", Usage: "checkpoints, final D: seed of the attention noise (scaled by the learned strength)"},
 		verboseFlag(),
 	}

@@ -32,7 +32,9 @@ func (n Network) String() string {
 
 // Options choose how a model file is run.
 type Options struct {
-	// Runtime configures ONNX Runtime for .onnx files (provider, library).
+	// Runtime configures ONNX Runtime for .onnx files (provider, library);
+	// its IntraOpThreads also sizes OpenBLAS for checkpoints (0: the usable
+	// cores, unless $OPENBLAS_NUM_THREADS or $OMP_NUM_THREADS is set).
 	Runtime runtime.Options
 	// RawGenerator samples from the trained G instead of the EMA G
 	// (checkpoints only; an ONNX file holds whichever G was exported).
@@ -81,6 +83,7 @@ func FromCheckpoint(ck *checkpoint.Checkpoint, n Network, opts Options) (Model, 
 		}
 		w = ck.Dis
 	}
+	useBLASThreads(opts.Runtime.IntraOpThreads)
 	return &gorgoniaModel{cfg: ck.Config, w: w, network: n, nets: map[int]*gmodel.Net{}, noiseSeed: opts.NoiseSeed}, nil
 }
 

@@ -1,4 +1,6 @@
-package engine
+// An external test package: internal/pth imports the trainer, which
+// imports engine.
+package engine_test
 
 import (
 	"math"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/exporter"
+	"github.com/tgan-dev/tgan/internal/engine"
 	"github.com/tgan-dev/tgan/internal/pth"
 )
 
@@ -25,20 +28,20 @@ func TestGorgoniaMatchesONNXRuntime(t *testing.T) {
 			if _, err := exporter.Export(exporter.Source{Config: ck.Config, Gen: ck.Sampler(), Dis: ck.Dis}, dir, exporter.Options{}); err != nil {
 				t.Fatal(err)
 			}
-			nets := []Network{Generator}
+			nets := []engine.Network{engine.Generator}
 			if ck.Dis != nil {
-				nets = append(nets, Discriminator)
+				nets = append(nets, engine.Discriminator)
 			}
 			for _, n := range nets {
-				native, err := FromCheckpoint(ck, n, Options{})
+				native, err := engine.FromCheckpoint(ck, n, engine.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				file := exporter.GeneratorFile
-				if n == Discriminator {
+				if n == engine.Discriminator {
 					file = exporter.DiscriminatorFile
 				}
-				ort, err := Open(filepath.Join(dir, file), n, Options{})
+				ort, err := engine.Open(filepath.Join(dir, file), n, engine.Options{})
 				if err != nil {
 					if _, statErr := os.Stat(filepath.Join("..", "..", ".ort")); statErr != nil {
 						t.Skipf("ONNX Runtime not installed (scripts/setup.sh): %v", err)
