@@ -3,8 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tgan-dev/tgan/runtime"
 )
 
 // TestTrainExecutorErrors: bad --executor/--provider values are one line
@@ -28,5 +32,54 @@ func TestTrainExecutorErrors(t *testing.T) {
 		if _, err := os.Stat(out); err == nil {
 			t.Errorf("%v: run folder created", c.args)
 		}
+	}
+}
+
+// TestCrashSafetyORT is TestCrashSafety's check for the ONNX Runtime
+// executor (shorter): SIGKILL at a random moment and during a checkpoint
+// write, each resume continues from the latest checkpoint, and a final
+// resume reaches its target.
+func TestCrashSafetyORT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for ~20s")
+	}
+	if _, err := runtime.FindLibrary("", false); err != nil {
+		t.Skipf("no ONNX Runtime library: %v", err)
+	}
+	bin := buildTgan(t)
+	tmp := t.TempDir()
+	data := syntheticCIFAR(t, filepath.Join(tmp, "cifar"))
+	run := filepath.Join(tmp, "run")
+	const far = 100000
+	tr := startTrain(t, bin, "train", "--preset", "tiny", "--dataset", "cifar10", "--data", data, "--out", run,
+		"--steps", strconv.Itoa(far), "--checkpoint-every", "1", "--batch", "4", "--samples", "4", "--keep", "2",
+		"--executor", "ort")
+	tr.waitSaved(t, 1)
+	if !strings.Contains(tr.output(), "executor: ort (cpu)") {
+		t.Fatalf("not on the ONNX Runtime executor:\n%s", tr.output())
+	}
+	step := 1
+	for round := 0; round < 2; round++ {
+		if round == 1 && !waitTempFile(run, 20*time.Second) {
+			t.Fatal("no checkpoint temp file seen within 20s")
+		}
+		reported := tr.saved()
+		tr.kill(t)
+		latest, _ := checkRun(t, run, reported)
+		if latest < step {
+			t.Errorf("round %d: latest %d went back from %d", round, latest, step)
+		}
+		step = latest
+		tr = startTrain(t, bin, "train", "--resume", run, "--steps", strconv.Itoa(far), "--provider", "cpu")
+		tr.waitSaved(t, step+1)
+	}
+	tr.kill(t)
+	final, _ := checkRun(t, run, tr.saved())
+	tr = startTrain(t, bin, "train", "--resume", run, "--steps", strconv.Itoa(final+2), "--executor", "ort")
+	if err := <-tr.done; err != nil {
+		t.Fatalf("final resume: %v\n%s", err, tr.output())
+	}
+	if got, _ := checkRun(t, run, final+2); got != final+2 {
+		t.Errorf("final resume ended at step %d, want %d", got, final+2)
 	}
 }
