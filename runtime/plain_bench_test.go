@@ -265,6 +265,7 @@ func BenchmarkSessionOptions(b *testing.B) {
 		name string
 		o    plainOptions
 	}{
+		{"same-as-reference", plainOptions{}}, // the noise floor
 		{"ort-default-threads", plainOptions{intra: -1, inter: -1}},
 		{"intra=1", plainOptions{intra: 1}},
 		{"inter-default", plainOptions{inter: -1}},
@@ -308,4 +309,19 @@ func benchSampleSize(b *testing.B, preset string) int {
 		b.Fatal(err)
 	}
 	return cfg.LatentDim
+}
+
+// BenchmarkRunOverhead measures what tgan's Run adds per call on a model
+// whose compute is negligible (testdata/onnx/tiny_gen.onnx, a few
+// microseconds): the difference of the two times is the per-run overhead
+// to compare with a generator's run time.
+//
+//	go test -run '^$' -bench RunOverhead -benchtime 20000x ./runtime
+func BenchmarkRunOverhead(b *testing.B) {
+	env := openEnv(b, Options{})
+	for _, batch := range []int{1, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			benchPair(b, env, tinyPath("tiny_gen.onnx"), batch)
+		})
+	}
 }
