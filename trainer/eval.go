@@ -145,9 +145,9 @@ func (r *Run) restoreEval(rows []Metric, ck *checkpoint.Checkpoint) {
 	}
 }
 
-// plotFD draws fd.png from the evaluated rows: FD of the EMA G and of G
-// against G steps.
-func plotFD(rows []Metric, path string) error {
+// PlotFD draws a PNG chart (fd.png) of the evaluated rows: FD of the EMA
+// G and of G against G steps.
+func PlotFD(rows []Metric, path string) error {
 	var ema, raw plotter.XYs
 	for _, m := range rows {
 		if m.FDEMA != nil && m.FDRaw != nil {
@@ -162,6 +162,7 @@ func plotFD(rows []Metric, path string) error {
 	p.Title.Text = "Frechet distance during training"
 	p.X.Label.Text = "G step"
 	p.Y.Label.Text = "FD"
+	p.Legend.Top = true // FD falls: the curves end low on the right
 	if err := plotutil.AddLinePoints(p, "EMA G", ema, "G", raw); err != nil {
 		return err
 	}

@@ -392,7 +392,7 @@ func (r *Run) plotFD() error {
 	if err != nil {
 		return err
 	}
-	return plotFD(rows, filepath.Join(r.Dir, FDPlot))
+	return PlotFD(rows, filepath.Join(r.Dir, FDPlot))
 }
 
 func (r *Run) saveSamples() error {
