@@ -180,7 +180,7 @@ func TestFusedMatchesStandard(t *testing.T) {
 				in := randn(n, batch)
 				want, _ := run(t, env, std, in, shape)
 				for _, opts := range forms {
-					label := fmt.Sprintf("%s/%s/batch=%d/%s/skipln=%d/pad=%d", name, net.name, batch, opts.Target, opts.SkipLayerNorm, opts.PadHeads)
+					label := fmt.Sprintf("%s/%s/batch=%d/%+v", name, net.name, batch, opts)
 					data, rep, err := fused.Bytes(std, opts)
 					if err != nil {
 						t.Fatalf("%s: %v", label, err)
