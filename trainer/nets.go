@@ -72,11 +72,18 @@ func (g *gradNet) setInput(x []float32) {
 	copy(denseData(g.net.Input.Value()), x)
 }
 
-// paramGrads returns copies of the parameter gradients by name.
+// paramGrads returns the parameter gradients by name: copies of the tape's
+// values, or the ONNX Runtime executor's output buffers, which are separate
+// per output and valid until the net runs again (the step consumes them
+// before that).
 func (g *gradNet) paramGrads() map[string][]float32 {
 	out := make(map[string][]float32, len(g.names))
 	for i, name := range g.names {
-		out[name] = append([]float32(nil), g.exec.value(g.grads[i])...)
+		v := g.exec.value(g.grads[i])
+		if _, own := g.exec.(*ortExecutor); !own { // tape values may alias
+			v = append([]float32(nil), v...)
+		}
+		out[name] = v
 	}
 	return out
 }

@@ -44,6 +44,7 @@ type Lowerer struct {
 	inputs   []Input
 	extras   []Extra
 	outputs  []string
+	outShape [][]int
 	rowStats map[string][2]string // x -> (mean, inv std) of its rows
 	counter  int
 	onesOf   map[int]string
@@ -104,6 +105,7 @@ func (l *Lowerer) OutputValue(value, name string, shape []int) {
 	l.G.Node("Identity", []string{value}, []string{name})
 	l.G.Output(name, name, dims64(shape)...)
 	l.outputs = append(l.outputs, name)
+	l.outShape = append(l.outShape, append([]int(nil), shape...))
 }
 
 // Model serialises the graph as an ONNX model (opset 17).

@@ -19,9 +19,12 @@ type Session struct {
 	inputs   []Input
 	extras   []Extra
 	outputs  []string
+	outBufs  [][]float32 // Go memory ONNX Runtime writes the outputs into
+	outVals  []ort.Value // tensors wrapping outBufs
 	provider runtime.Provider
 	// IOTime accumulates the time Run spends outside ONNX Runtime's own
-	// run: wrapping the Go inputs and copying the outputs into Go.
+	// run: wrapping the Go inputs (outputs are written into Go buffers
+	// directly) and returning freed C memory.
 	IOTime time.Duration
 }
 
@@ -54,8 +57,19 @@ func Open(l *Lowerer, provider runtime.Provider, libPath string) (*Session, erro
 		return nil, err
 	}
 	defer so.Destroy()
+	for _, shape := range l.outShape {
+		buf := make([]float32, total(shape))
+		t, err := ort.NewTensor(ort.NewShape(dims64(shape)...), buf)
+		if err != nil {
+			s.destroyOutputs()
+			env.Close()
+			return nil, fmt.Errorf("output tensor: %w", err)
+		}
+		s.outBufs, s.outVals = append(s.outBufs, buf), append(s.outVals, t)
+	}
 	s.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, names, s.outputs, so)
 	if err != nil {
+		s.destroyOutputs()
 		env.Close()
 		if provider == runtime.CUDA {
 			return nil, fmt.Errorf("cuda provider: create training session: %w", err)
@@ -118,6 +132,8 @@ func sessionOptions(provider runtime.Provider) (*ort.SessionOptions, error) {
 }
 
 // Run executes the graph once and returns the outputs in Outputs order.
+// ONNX Runtime writes them straight into Go buffers that the next Run
+// overwrites: copy what must outlive it.
 func (s *Session) Run() ([][]float32, error) {
 	start := time.Now()
 	var inORT time.Duration
@@ -149,28 +165,21 @@ func (s *Session) Run() ([][]float32, error) {
 			return nil, err
 		}
 	}
-	outs := make([]ort.Value, len(s.outputs))
 	runStart := time.Now()
-	err := s.sess.Run(vals, outs)
+	err := s.sess.Run(vals, s.outVals)
 	inORT = time.Since(runStart)
+	releaseFreedMemory() // counted in IOTime
 	if err != nil {
 		return nil, fmt.Errorf("onnx runtime: %w", err)
 	}
-	res := make([][]float32, len(outs))
-	for i, o := range outs {
-		t, ok := o.(*ort.Tensor[float32])
-		if !ok {
-			for _, o := range outs {
-				o.Destroy()
-			}
-			return nil, fmt.Errorf("output %s is %T, want float32", s.outputs[i], o)
-		}
-		res[i] = append([]float32(nil), t.GetData()...)
+	return s.outBufs, nil
+}
+
+func (s *Session) destroyOutputs() {
+	for _, v := range s.outVals {
+		v.Destroy()
 	}
-	for _, o := range outs {
-		o.Destroy()
-	}
-	return res, nil
+	s.outVals, s.outBufs = nil, nil
 }
 
 // Provider is the execution provider the session runs on.
@@ -183,6 +192,7 @@ func (s *Session) Close() error {
 	}
 	err := s.sess.Destroy()
 	s.sess = nil
+	s.destroyOutputs()
 	if cerr := s.env.Close(); err == nil {
 		err = cerr
 	}
