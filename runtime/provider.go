@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -66,6 +67,22 @@ func (e *Env) baseOptions() (*ort.SessionOptions, error) {
 // program is whichever OS thread the goroutine happened to run on.
 var sessionConfig = map[string]string{}
 
+// SpinEnv names the environment variable that stops idle intra-op threads
+// from spinning ("0", "off", "false" or "no"). Spinning is ONNX Runtime's
+// default and what a plain session does; on a machine with more runnable
+// threads than cores the spinning threads take time from the working ones,
+// and with it off the generators took 0.7-0.8x the time there
+// (BENCHMARKS.md, issue 15).
+const SpinEnv = "TGAN_ORT_SPIN"
+
+func spinningOff() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(SpinEnv))) {
+	case "0", "off", "false", "no":
+		return true
+	}
+	return false
+}
+
 func (e *Env) configure(so *ort.SessionOptions) error {
 	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
 		return fmt.Errorf("graph optimisation: %w", err)
@@ -79,6 +96,11 @@ func (e *Env) configure(so *ort.SessionOptions) error {
 	// would only add threads that compete with the intra-op ones.
 	if err := so.SetInterOpNumThreads(1); err != nil {
 		return fmt.Errorf("inter-op threads: %w", err)
+	}
+	if spinningOff() {
+		if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			return fmt.Errorf("%s: %w", SpinEnv, err)
+		}
 	}
 	for k, v := range sessionConfig {
 		if err := so.AddSessionConfigEntry(k, v); err != nil {

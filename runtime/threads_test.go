@@ -134,3 +134,24 @@ func TestDefaultThreadsAreUsableCores(t *testing.T) {
 		t.Errorf("under taskset -c 0: UsableCores() = %q, want 1\n%s", after, out)
 	}
 }
+
+// TestSpinEnv runs the tiny generator with spinning turned off: the same
+// numbers as the reference.
+func TestSpinEnv(t *testing.T) {
+	t.Setenv(SpinEnv, "off")
+	if !spinningOff() {
+		t.Fatalf("%s=off not recognised", SpinEnv)
+	}
+	env := openEnv(t, Options{})
+	m := openModel(t, env, "tiny_gen.onnx")
+	e := loadExpected(t)
+	out, _, err := m.Run(e.Input, e.InputShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, out, e.Output, 1e-5)
+	t.Setenv(SpinEnv, "1")
+	if spinningOff() {
+		t.Errorf("%s=1 turned spinning off", SpinEnv)
+	}
+}
