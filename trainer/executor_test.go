@@ -317,3 +317,42 @@ func TestORTAutoProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestORTExecutorWithSR: with MT-CT on, the G step runs on ONNX Runtime and
+// the SR graph on the tape machine; one iteration matches the tape alone.
+func TestORTExecutorWithSR(t *testing.T) {
+	skipWithoutORT(t)
+	var st [2]Stats
+	var gen [2]model.Weights // the SR task's weights after the step
+	for i := range st {
+		o := microOptions()
+		o.NCritic, o.SRWeight = 1, 1
+		tr, err := New(microConfig(t), o, newSynth(8, 8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			ortOn(t, tr)
+		}
+		if st[i], err = tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		gen[i] = tr.SR
+	}
+	if st[0].SRLoss == 0 {
+		t.Fatal("SR loss is zero")
+	}
+	for _, v := range [][3]any{{"g_loss", st[1].GLoss, st[0].GLoss}, {"sr_loss", st[1].SRLoss, st[0].SRLoss}, {"|grad G|", st[1].GGradNorm, st[0].GGradNorm}} {
+		if e := relDiff(v[1].(float64), v[2].(float64)); e > 1e-5 {
+			t.Errorf("%s: relative error %.2g", v[0], e)
+		}
+	}
+	if len(gen[0]) == 0 {
+		t.Fatal("no SR weights")
+	}
+	for name, want := range gen[0] {
+		if e := tensorErr(gen[1][name].F32, want.F32); e > 1e-5 {
+			t.Errorf("updated %s: relative error %.2g", name, e)
+		}
+	}
+}
