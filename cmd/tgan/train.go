@@ -86,7 +86,7 @@ func kindList() string {
 }
 
 func runTrain(c *cli.Context) error {
-	if _, _, err := executorChoice(c); err != nil {
+	if _, _, _, err := executorChoice(c); err != nil {
 		return err
 	}
 	minutes := c.Float64("minutes")

@@ -13,43 +13,47 @@ import (
 // executorFlags select what runs the training graphs.
 func executorFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "executor", Usage: "what runs the training graphs: gorgonia (tape machine, default) or ort (the same graphs lowered to ONNX, run by ONNX Runtime; less memory); --provider alone implies ort"},
+		&cli.StringFlag{Name: "executor", Usage: "what runs the training graphs: ort (the graphs lowered to ONNX, run by ONNX Runtime: less memory, faster; the default when the ONNX Runtime library is found) or gorgonia (Gorgonia's tape machine, the reference; the default otherwise)"},
 		&cli.StringFlag{Name: "provider", Usage: "ONNX Runtime provider for --executor ort: cpu (default), cuda (never falls back) or auto (cuda, else cpu with the reason); library from --ort-lib"},
 	}
 }
 
 // executorChoice reads --executor and --provider (checked before a run
-// folder is created).
-func executorChoice(c *cli.Context) (string, runtime.Provider, error) {
-	exec := c.String("executor")
+// folder is created). Without --executor, ort is chosen when an ONNX
+// Runtime library is found (or --provider/--ort-lib ask for it); note says
+// why the tape machine runs instead.
+func executorChoice(c *cli.Context) (exec string, p runtime.Provider, note string, err error) {
+	exec = c.String("executor")
 	if exec == "" {
-		exec = trainer.ExecutorGorgonia
-		if c.IsSet("provider") {
-			exec = trainer.ExecutorORT
+		exec = trainer.ExecutorORT
+		if _, err := runtime.FindLibrary(c.String("ort-lib"), false); err != nil && !c.IsSet("provider") && !c.IsSet("ort-lib") {
+			exec, note = trainer.ExecutorGorgonia, "no ONNX Runtime library found (scripts/setup.sh installs one)"
 		}
 	}
 	if exec != trainer.ExecutorGorgonia && exec != trainer.ExecutorORT {
-		return "", "", fmt.Errorf("--executor %q: want %s or %s", exec, trainer.ExecutorGorgonia, trainer.ExecutorORT)
+		return "", "", "", fmt.Errorf("--executor %q: want %s or %s", exec, trainer.ExecutorGorgonia, trainer.ExecutorORT)
 	}
 	if !c.IsSet("provider") {
-		return exec, "", nil
+		return exec, "", note, nil
 	}
-	p, err := runtime.ParseProvider(c.String("provider"))
-	if err != nil {
-		return "", "", fmt.Errorf("--provider %q: want cpu, cuda or auto", c.String("provider"))
+	if p, err = runtime.ParseProvider(c.String("provider")); err != nil {
+		return "", "", "", fmt.Errorf("--provider %q: want cpu, cuda or auto", c.String("provider"))
 	}
 	if exec == trainer.ExecutorGorgonia && p != runtime.CPU {
-		return "", "", fmt.Errorf("--provider %s needs --executor ort (the Gorgonia executor runs on the CPU only)", p)
+		return "", "", "", fmt.Errorf("--provider %s needs --executor ort (the Gorgonia executor runs on the CPU only)", p)
 	}
-	return exec, p, nil
+	return exec, p, note, nil
 }
 
 // useExecutor applies --executor and --provider to t and returns the
 // function that releases its sessions.
 func useExecutor(c *cli.Context, t *trainer.Trainer) (func(), error) {
-	exec, p, err := executorChoice(c)
+	exec, p, note, err := executorChoice(c)
 	if err != nil {
 		return func() {}, err
+	}
+	if note != "" {
+		fmt.Fprintf(os.Stderr, "executor: %s\n", note)
 	}
 	fallback, err := t.UseExecutor(exec, p, c.String("ort-lib"))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tgan-dev/tgan/runtime"
+	"github.com/urfave/cli/v2"
 )
 
 // TestTrainExecutorErrors: bad --executor/--provider values are one line
@@ -81,5 +82,35 @@ func TestCrashSafetyORT(t *testing.T) {
 	}
 	if got, _ := checkRun(t, run, final+2); got != final+2 {
 		t.Errorf("final resume ended at step %d, want %d", got, final+2)
+	}
+}
+
+// TestDefaultExecutor: ort when ONNX Runtime is found, else the tape
+// machine with a note; an explicit request for ort never falls back.
+func TestDefaultExecutor(t *testing.T) {
+	choose := func(args ...string) (exec, note string, err error) {
+		app := &cli.App{Name: "t", Flags: append(executorFlags(), &cli.StringFlag{Name: "ort-lib"}),
+			Action: func(c *cli.Context) error {
+				var e error
+				exec, _, note, e = executorChoice(c)
+				return e
+			}}
+		err = app.Run(append([]string{"t"}, args...))
+		return
+	}
+	if _, err := runtime.FindLibrary("", false); err == nil {
+		if exec, note, err := choose(); exec != "ort" || note != "" || err != nil {
+			t.Errorf("with a library: %q %q %v, want ort", exec, note, err)
+		}
+	}
+	t.Setenv(runtime.LibraryEnvVar, filepath.Join(t.TempDir(), "missing.so"))
+	if exec, note, err := choose(); exec != "gorgonia" || !strings.Contains(note, "no ONNX Runtime library") || err != nil {
+		t.Errorf("without a library: %q %q %v, want gorgonia and a note", exec, note, err)
+	}
+	if exec, _, err := choose("--executor", "ort"); exec != "ort" || err != nil {
+		t.Errorf("--executor ort without a library: %q %v, want ort (its session then fails)", exec, err)
+	}
+	if exec, _, err := choose("--provider", "cpu"); exec != "ort" || err != nil {
+		t.Errorf("--provider cpu: %q %v, want ort", exec, err)
 	}
 }
