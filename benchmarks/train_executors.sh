@@ -12,8 +12,9 @@
 # of the same iteration, bench_train_torch_config.py for a FILE.yaml).
 # MODEL is a preset name or a model config FILE.yaml. Prints one line per
 # run: executor, s/iteration (mean of ITERS=2 timed iterations after a
-# warm-up), max RSS, and the time spent moving tensors between Go and ONNX
-# Runtime (weights stay in Go between steps).
+# warm-up), max RSS, and the time the ONNX Runtime executor spends outside
+# ONNX Runtime's runs (wrapping Go inputs, returning freed C memory; weights
+# and Adam state stay in Go between steps).
 set -eu
 MODEL=${1:-tiny}
 BATCH=${2:-16}
@@ -41,7 +42,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 		fi
 		io=$(echo "$out" | awk '/^BenchmarkExecutor/ {for (i = 1; i <= NF; i++) if ($(i+1) == "io-ms/iter") print $i}')
 		rss=$(echo "$out" | awk -F': ' '/Maximum resident set size/ {printf "%.2f", $2 / 1048576}')
-		echo "round $r model $(basename "$MODEL") batch $BATCH executor $e: ${sec:-FAILED} s/iter, max RSS ${rss} GiB, Go<->ORT copies ${io:-0} ms/iter"
+		echo "round $r model $(basename "$MODEL") batch $BATCH executor $e: ${sec:-FAILED} s/iter, max RSS ${rss} GiB, Go<->ORT I/O ${io:-0} ms/iter"
 		[ -n "$sec" ] || echo "$out" | grep -v '^	' | tail -3
 	done
 	r=$((r + 1))
