@@ -335,3 +335,58 @@ func TestFloat16Forms(t *testing.T) {
 		}
 	}
 }
+
+// FullEnv names the environment variable that makes TestFullPresets run
+// (it needs minutes and several GB of memory).
+const FullEnv = "TGAN_FUSED_FULL"
+
+// TestFullPresets is TestFusedMatchesStandard on the full-size generators
+// s, xl and final-cifar with random weights (TGAN_FUSED_FULL=1):
+//
+//	TGAN_FUSED_FULL=1 go test -run FullPresets -v -timeout 30m ./exporter/fused/
+func TestFullPresets(t *testing.T) {
+	if os.Getenv(FullEnv) == "" {
+		t.Skipf("%s not set", FullEnv)
+	}
+	t.Setenv(runtime.FuseEnv, "off")
+	env := openEnv(t)
+	for _, preset := range []string{"s", "xl", "final-cifar"} {
+		cfg, err := model.Preset(preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, net := range networks(t, cfg) {
+			checkFull(t, env, preset+"/"+net.name, net)
+		}
+	}
+}
+
+func checkFull(t *testing.T, env *runtime.Env, label string, net network) {
+	std, err := net.model.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range []int64{1, 7} {
+		shape := append([]int64{batch}, net.input...)
+		n := 1
+		for _, d := range shape {
+			n *= int(d)
+		}
+		in := randn(n, batch)
+		want, m := run(t, env, std, in, shape)
+		m.Close()
+		for _, target := range []fused.Target{fused.CPU, fused.CUDA} {
+			data, rep, err := fused.Bytes(std, fused.Options{Target: target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, m := run(t, env, data, in, shape)
+			m.Close()
+			e := relErr(got, want)
+			t.Logf("%s batch %d %v: rel err %.2g", label, batch, rep, e)
+			if e > 1e-4 {
+				t.Errorf("%s batch %d %s: rel err %.3g > 1e-4", label, batch, target, e)
+			}
+		}
+	}
+}
