@@ -19,7 +19,8 @@
 // custom graph op, into the penalty.
 //
 // What executes the graphs is an executor (executor.go): Gorgonia's tape
-// machine (the default and the reference), or, after UseExecutor("ort", ...),
+// machine (the package default and the reference), or, after
+// UseExecutor("ort", ...) (tgan train's default where ONNX Runtime is found),
 // the same graphs lowered to ONNX by internal/lower and run by ONNX Runtime
 // on CPU or CUDA (executor_ort.go). The lowering covers the D step, the
 // penalty's double backward (DiffAugment's sampled parameters become graph
