@@ -25,9 +25,9 @@ compute (inputs and outputs stay float32, metadata tgan.precision "fp16"),
 for GPUs; on a CPU it is slower than the default float32.
 
 --fused cpu|cuda writes ONNX Runtime's fused form instead of standard
-opset-17 operators: one com.microsoft.MultiHeadAttention per block and
-SkipLayerNormalization (for cuda, head sizes that are not a multiple of 8
-are zero-padded). Such files run on ONNX Runtime only (CPU or CUDA
+opset-17 operators: one com.microsoft.MultiHeadAttention per block; for
+cuda also SkipLayerNormalization, and head sizes that are not a multiple
+of 8 zero-padded. Such files run on ONNX Runtime only (CPU or CUDA
 provider, float32 or float16); tgan's own runtime fuses standard files by
 itself. Given MODEL.onnx (a file written by 'tgan export'), --fused writes
 its fused form to OUTDIR under the same name.`,
