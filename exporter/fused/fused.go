@@ -1,7 +1,8 @@
 // Package fused rewrites tgan's standard ONNX export into the form that
 // ONNX Runtime runs fastest: every block's attention becomes one
-// com.microsoft.MultiHeadAttention node and every residual Add that feeds
-// a LayerNorm becomes com.microsoft.SkipLayerNormalization.
+// com.microsoft.MultiHeadAttention node and, in the CUDA form, every
+// residual Add that feeds a LayerNorm becomes
+// com.microsoft.SkipLayerNormalization.
 //
 // In tgan's data flow it sits between the exporter and ONNX Runtime:
 //
@@ -23,7 +24,9 @@
 // CUDA: the fused kernels (FlashAttention for float16 on SM80+, cutlass
 // memory-efficient attention) need a head size that is a multiple of 8, so
 // heads of another size are zero-padded to the next multiple of 8 in the
-// weights (exact; the scale stays 1/sqrt of the real head size).
+// weights (exact; the scale stays 1/sqrt of the real head size). The
+// per-target defaults are in Options; BENCHMARKS.md has the CPU
+// measurements behind them (the CUDA form is not yet measured).
 package fused
 
 import (
