@@ -22,8 +22,10 @@ const (
 // fourth. The MT-CT path (srNet) stays on the tape machine.
 type ortState struct {
 	provider runtime.Provider
+	libPath  string
 	fallback string // why Auto runs on CPU
 	gFwd     *lower.Session
+	sampler  *lower.Session // the sample grids' generator, opened on first use
 	gSlot    *augSlot            // the G step's augmentation, drawn before the run
 	seeds    map[*extLoss]string // gradient seeds of the lowered loss ops
 	sessions []*lower.Session
@@ -157,7 +159,7 @@ func (t *Trainer) useORT(provider runtime.Provider, libPath string) error {
 	if err := t.closeORT(); err != nil {
 		return err
 	}
-	st := &ortState{provider: provider, gSlot: &augSlot{}, seeds: map[*extLoss]string{}}
+	st := &ortState{provider: provider, libPath: libPath, gSlot: &augSlot{}, seeds: map[*extLoss]string{}}
 	graphs, err := t.lowerAll(st)
 	if err != nil {
 		return err
@@ -217,6 +219,32 @@ func (t *Trainer) fakes(z []float32) ([]float32, error) {
 	outs, err := t.ort.gFwd.Run()
 	if err != nil {
 		return nil, fmt.Errorf("G forward: %w", err)
+	}
+	return outs[0], nil
+}
+
+// sample runs the sampling generator (AvgGen, inference build) on z, through
+// ONNX Runtime when it runs the training graphs.
+func (t *Trainer) sample(z []float32) ([]float32, error) {
+	if t.ort == nil {
+		return t.sampler.Forward(z)
+	}
+	if t.ort.sampler == nil {
+		l := lower.New("sampler")
+		if err := l.Output(t.sampler.Output, "image"); err != nil {
+			return nil, fmt.Errorf("lower the sampling generator: %w", err)
+		}
+		s, err := lower.Open(l, t.ort.provider, t.ort.libPath)
+		if err != nil {
+			return nil, fmt.Errorf("sampling generator: %w", err)
+		}
+		t.ort.sessions = append(t.ort.sessions, s)
+		t.ort.sampler = s
+	}
+	copy(denseData(t.sampler.Input.Value()), z)
+	outs, err := t.ort.sampler.Run()
+	if err != nil {
+		return nil, fmt.Errorf("sampling generator: %w", err)
 	}
 	return outs[0], nil
 }

@@ -356,3 +356,26 @@ func TestORTExecutorWithSR(t *testing.T) {
 		}
 	}
 }
+
+// TestORTSamples: the sample grids through ONNX Runtime equal the tape's.
+func TestORTSamples(t *testing.T) {
+	skipWithoutORT(t)
+	var imgs [2][]float32
+	for i := range imgs {
+		o := microOptions()
+		o.Samples = 10 // two chunks, the second partial
+		tr, err := New(finalMicroConfig(t), o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			ortOn(t, tr)
+		}
+		if imgs[i], err = tr.Samples(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(imgs[1]) != len(imgs[0]) || tensorErr(imgs[1], imgs[0]) > 1e-5 {
+		t.Errorf("samples: %d values, relative error %.2g", len(imgs[1]), tensorErr(imgs[1], imgs[0]))
+	}
+}

@@ -402,7 +402,7 @@ func (t *Trainer) Samples() ([]float32, error) {
 		k := min(chunk, n-start)
 		clear(z)
 		copy(z, t.FixedZ[start*dim:(start+k)*dim])
-		img, err := t.sampler.Forward(z)
+		img, err := t.sample(z)
 		if err != nil {
 			return nil, err
 		}
