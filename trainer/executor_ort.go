@@ -25,7 +25,7 @@ type ortState struct {
 	libPath  string
 	fallback string // why Auto runs on CPU
 	gFwd     *lower.Session
-	sampler  *lower.Session // the sample grids' generator, opened on first use
+	sampler  *lower.Session      // the sample grids' generator, opened on first use
 	gSlot    *augSlot            // the G step's augmentation, drawn before the run
 	seeds    map[*extLoss]string // gradient seeds of the lowered loss ops
 	sessions []*lower.Session
