@@ -1,4 +1,4 @@
-package gmodel
+package gmodel_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/npy"
 	"github.com/tgan-dev/tgan/internal/pth"
 	"github.com/tgan-dev/tgan/model"
@@ -66,7 +67,7 @@ func TestGoldenMaskEpochs(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, batch, epochs := caseConfig(t, dir)
-		g, err := BuildGenerator(ck.Config, ck.Sampler(), batch)
+		g, err := gmodel.BuildGenerator(ck.Config, ck.Sampler(), batch)
 		if err != nil {
 			t.Fatal(err)
 		}
