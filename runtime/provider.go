@@ -138,7 +138,7 @@ func (e *Env) cpuSession(path string, in, out []string) (*ort.DynamicAdvancedSes
 // The CUDA libraries install signal handlers without SA_ONSTACK, which makes
 // the Go runtime abort on the next Ctrl+C ("non-Go code set up signal handler
 // without SA_ONSTACK flag"). Every call that may initialise CUDA runs under
-// guardSignals, which restores Go's handlers afterwards.
+// GuardSignals, which restores Go's handlers afterwards.
 func (e *Env) cudaSession(path string, in, out []string) (*ort.DynamicAdvancedSession, error) {
 	so, err := e.baseOptions()
 	if err != nil {
@@ -151,17 +151,17 @@ func (e *Env) cudaSession(path string, in, out []string) (*ort.DynamicAdvancedSe
 	}
 	defer co.Destroy()
 	dev := strconv.Itoa(e.opts.DeviceID)
-	err = guardSignals(func() error {
+	err = GuardSignals(func() error {
 		return co.Update(map[string]string{"device_id": dev})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cuda provider: device %s: %w (library %s)", dev, err, e.lib)
 	}
-	if err := guardSignals(func() error { return so.AppendExecutionProviderCUDA(co) }); err != nil {
+	if err := GuardSignals(func() error { return so.AppendExecutionProviderCUDA(co) }); err != nil {
 		return nil, fmt.Errorf("cuda provider: append to session: %w (library %s)", err, e.lib)
 	}
 	var s *ort.DynamicAdvancedSession
-	err = guardSignals(func() error {
+	err = GuardSignals(func() error {
 		var err error
 		s, err = createSession(path, CUDA, in, out, so)
 		return err

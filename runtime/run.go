@@ -49,7 +49,7 @@ func (m *Model) run(input []float32, inShape []int64) ([]float32, []int64, error
 	}
 	run := func() error { return m.sess.Run([]ort.Value{b.in}, outs) }
 	if m.provider == CUDA {
-		err = guardSignals(run)
+		err = GuardSignals(run)
 	} else {
 		err = run()
 	}

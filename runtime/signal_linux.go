@@ -49,10 +49,11 @@ import "C"
 
 import "sync"
 
-// signalMu serialises guardSignals: the saved table is process-global.
+// signalMu serialises GuardSignals: the saved table is process-global, so
+// every package that opens CUDA sessions must share this one guard.
 var signalMu sync.Mutex
 
-// guardSignals runs f, a call into ONNX Runtime that may initialise CUDA, and
+// GuardSignals runs f, a call into ONNX Runtime that may initialise CUDA, and
 // then restores the Go runtime's signal handlers that f replaced.
 //
 // onnxruntime_go's CUDA provider (the CUDA libraries it loads) installs
@@ -60,7 +61,7 @@ var signalMu sync.Mutex
 // for example Ctrl+C during inference. Calling signal.Notify again does not
 // help: Go installs its handler only when a signal is first enabled. So the
 // handlers are saved before and put back after each such call.
-func guardSignals(f func() error) error {
+func GuardSignals(f func() error) error {
 	signalMu.Lock()
 	defer signalMu.Unlock()
 	C.tgan_save_signals()

@@ -11,7 +11,7 @@ import (
 )
 
 // TestGuardSignalsRestoresGoHandler replaces SIGUSR2's handler with a C one
-// inside guardSignals, as the CUDA libraries do, and checks that Go's handler
+// inside GuardSignals, as the CUDA libraries do, and checks that Go's handler
 // is back afterwards.
 func TestGuardSignalsRestoresGoHandler(t *testing.T) {
 	ch := make(chan os.Signal, 4)
@@ -33,7 +33,7 @@ func TestGuardSignalsRestoresGoHandler(t *testing.T) {
 		t.Fatal("Go handler did not see SIGUSR2 before the test")
 	}
 	var seenInside bool
-	guardSignals(func() error {
+	GuardSignals(func() error {
 		clobberSignalForTest(int(syscall.SIGUSR2))
 		seenInside = send()
 		return nil
@@ -42,6 +42,6 @@ func TestGuardSignalsRestoresGoHandler(t *testing.T) {
 		t.Error("the foreign handler did not take over (test is not meaningful)")
 	}
 	if !send() {
-		t.Error("Go's SIGUSR2 handler was not restored after guardSignals")
+		t.Error("Go's SIGUSR2 handler was not restored after GuardSignals")
 	}
 }

@@ -67,7 +67,7 @@ func Open(l *Lowerer, provider runtime.Provider, libPath string) (*Session, erro
 		}
 		s.outBufs, s.outVals = append(s.outBufs, buf), append(s.outVals, t)
 	}
-	err = guardSignals(func() error {
+	err = runtime.GuardSignals(func() error {
 		var err error
 		s.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, names, s.outputs, so)
 		return err
@@ -124,11 +124,11 @@ func sessionOptions(provider runtime.Provider) (*ort.SessionOptions, error) {
 		return nil, fmt.Errorf("cuda provider: create options: %w", err)
 	}
 	defer co.Destroy()
-	if err := guardSignals(func() error { return co.Update(map[string]string{"device_id": strconv.Itoa(0)}) }); err != nil {
+	if err := runtime.GuardSignals(func() error { return co.Update(map[string]string{"device_id": strconv.Itoa(0)}) }); err != nil {
 		so.Destroy()
 		return nil, fmt.Errorf("cuda provider: %w", err)
 	}
-	if err := guardSignals(func() error { return so.AppendExecutionProviderCUDA(co) }); err != nil {
+	if err := runtime.GuardSignals(func() error { return so.AppendExecutionProviderCUDA(co) }); err != nil {
 		so.Destroy()
 		return nil, fmt.Errorf("cuda provider: append to session: %w", err)
 	}
