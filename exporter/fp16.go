@@ -376,19 +376,4 @@ func Float32ToFloat16(f float32) uint16 {
 }
 
 // Float16ToFloat32 returns the value of the binary16 bits h.
-func Float16ToFloat32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0:
-		v := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-}
+func Float16ToFloat32(h uint16) float32 { return onnx.Float16ToFloat32(h) }

@@ -276,29 +276,11 @@ func (g *graph) scalar(name string) (float32, onnx.TensorProto_DataType, bool) {
 	case dt == onnx.TensorProto_FLOAT && len(t.FloatData) == 1:
 		return t.FloatData[0], dt, true
 	case dt == onnx.TensorProto_FLOAT16 && len(t.RawData) == 2:
-		return halfToFloat(binary.LittleEndian.Uint16(t.RawData)), dt, true
+		return onnx.Float16ToFloat32(binary.LittleEndian.Uint16(t.RawData)), dt, true
 	case dt == onnx.TensorProto_FLOAT16 && len(t.Int32Data) == 1:
-		return halfToFloat(uint16(t.Int32Data[0])), dt, true
+		return onnx.Float16ToFloat32(uint16(t.Int32Data[0])), dt, true
 	}
 	return 0, 0, false
-}
-
-// halfToFloat returns the value of IEEE binary16 bits.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0:
-		v := float32(mant) / (1 << 24)
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
 }
 
 // rawElements returns a FLOAT or FLOAT16 initializer's data as
