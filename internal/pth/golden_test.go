@@ -2,9 +2,11 @@ package pth
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,4 +143,74 @@ func TestImportFullSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("load: %v", time.Since(start))
+}
+
+// leanGoldens are the cases make_golden.py writes "lean": Adam holds state
+// only for the parameters of at most leanNumel elements (the larger ones
+// get no gradient in the reference's step).
+var leanGoldens = map[string]bool{"v1_celeba_small": true, "final_small": true, "final_mid": true}
+
+const leanNumel = 4096
+
+// TestImportGoldenAdam: the reference's optimizer states (one Adam step,
+// betas (0, 0.99), from the official parameters() order) import in full
+// for G and D, with no "not imported" warning: every parameter the
+// reference stepped gets its moments under its own name, and those moments
+// are a first Adam step's (exp_avg = g, exp_avg_sq = 0.01 g^2), so a moment
+// filed under the wrong parameter or left at zero fails.
+func TestImportGoldenAdam(t *testing.T) {
+	for _, dir := range goldenCases(t) {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			ck, warns, err := Import(filepath.Join(dir, "official.pth"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ck.Dis == nil {
+				t.Skip("bare generator: no optimizer state")
+			}
+			for _, w := range warns {
+				if strings.Contains(w, "optimizer") && strings.Contains(w, "not imported") {
+					t.Errorf("warning: %s", w)
+				}
+			}
+			if ck.Meta[metaAdamGStep] != "1" || ck.Meta[metaAdamDStep] != "1" {
+				t.Errorf("Adam steps G %q D %q, want 1 and 1", ck.Meta[metaAdamGStep], ck.Meta[metaAdamDStep])
+			}
+			checkFirstAdamStep(t, ck, "gen", ck.Config.GParams(), leanGoldens[name])
+			checkFirstAdamStep(t, ck, "dis", ck.Config.DParams(), leanGoldens[name])
+		})
+	}
+}
+
+// checkFirstAdamStep checks the imported moments of one network: present
+// for every trained parameter, non-zero exactly where the reference kept
+// state, and related as after one step with beta1 0 and beta2 0.99.
+func checkFirstAdamStep(t *testing.T, ck *checkpoint.Checkpoint, net string, params []model.Param, lean bool) {
+	t.Helper()
+	stepped := 0
+	for _, p := range params {
+		if p.Buffer {
+			continue
+		}
+		m, v := ck.Extra[optKey(net, "m", p.Name)], ck.Extra[optKey(net, "v", p.Name)]
+		if m == nil || v == nil || !model.SameShape(m.Shape, p.Shape) || !model.SameShape(v.Shape, p.Shape) {
+			t.Fatalf("%s %s: moments missing or misshapen", net, p.Name)
+		}
+		hasState := false
+		for i, g := range m.F32 {
+			hasState = hasState || v.F32[i] != 0
+			want := 0.01 * float64(g) * float64(g)
+			if d := math.Abs(float64(v.F32[i]) - want); d > 1e-6*want+1e-30 {
+				t.Fatalf("%s %s[%d]: exp_avg %g, exp_avg_sq %g, want 0.01 exp_avg^2 = %g", net, p.Name, i, g, v.F32[i], want)
+			}
+		}
+		if wantState := !lean || p.Size() <= leanNumel; hasState != wantState {
+			t.Errorf("%s %s (%d elements): Adam state %v, want %v", net, p.Name, p.Size(), hasState, wantState)
+		}
+		if hasState {
+			stepped++
+		}
+	}
+	t.Logf("%s: %d parameters with Adam moments", net, stepped)
 }

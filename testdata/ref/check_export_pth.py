@@ -94,17 +94,6 @@ def strip(sd):
     return {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
 
 
-def official_param_order(model):
-    """The official ViT_custom_scale2_rp_noise Attention registers noise_strength_1
-    before relative_position_bias_table; transgan_ref registers it after. Reorder
-    the reference's own parameters so that parameters() follows the official code."""
-    for m in model.modules():
-        ps = m._parameters
-        if "noise_strength_1" in ps and "relative_position_bias_table" in ps:
-            ps.move_to_end("relative_position_bias_table")
-    return model
-
-
 def check_case(name, cfg, args):
     work = os.path.join(args.work, name)
     os.makedirs(work, exist_ok=True)
@@ -174,7 +163,6 @@ def check_case(name, cfg, args):
     run("go", "test", "./internal/pth", "-run", "TestAdamStepForReference", "-count=1", cwd=args.repo, env=env)
     opts = {}
     for net, model, sd_key in [("gen", G, "gen_optimizer"), ("dis", D, "dis_optimizer")]:
-        official_param_order(model)
         opt = torch.optim.Adam(model.parameters(), lr=1.0)
         opt.load_state_dict(ck[sd_key])
         group = opt.param_groups[0]

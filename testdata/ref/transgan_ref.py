@@ -71,14 +71,16 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim, bias=False)
         self.proj = nn.Linear(dim, dim)
         self.window = window
+        self.noise = noise
+        self.skip_zero_noise = False   # set by export_onnx_ref.py --drop-zero-noise
+        # Registration order is the official one (noise_strength_1 first): it fixes the
+        # parameters() order, hence the Adam state indices in the optimizer state_dict.
+        if noise:
+            self.noise_strength_1 = nn.Parameter(torch.zeros([]))
         if window is not None:
             self.relative_position_bias_table = nn.Parameter(
                 torch.zeros((2 * window - 1) ** 2, heads))
             self.register_buffer("relative_position_index", rel_pos_index(window))
-        self.noise = noise
-        self.skip_zero_noise = False   # set by export_onnx_ref.py --drop-zero-noise
-        if noise:
-            self.noise_strength_1 = nn.Parameter(torch.zeros([]))
 
     def forward(self, x, mask_w=None):
         B, N, C = x.shape
