@@ -11,7 +11,9 @@
 // reshape/permute (Gorgonia's Reshape returns an untracked view), softmax
 // over the last axis, LayerNorm's normalisation, exact-erf GELU and the
 // relative-position gather. Each op's gradient is itself built from ops, and
-// gradcheck_test.go checks every one against finite differences.
+// gradcheck_test.go checks every one against finite differences. Each op
+// also describes itself (Described, OpSpec in describe.go) for exporters:
+// internal/lower reads these descriptions to turn the graphs into ONNX.
 //
 // Double backprop (WGAN-GP) works through every op: take gx := G.Grad(D
 // output, input), call ResetDerivatives(graph), build the penalty from gx and

@@ -101,8 +101,8 @@ func TestOpGradients(t *testing.T) {
 		{"pad", [][]int{{2, 2, 3}}, func(in []*G.Node) *G.Node { return padMid(in[0], 2, 4, 3, 1, 3, 2, 4, 3) }},
 		{"relBias", [][]int{{9, 2}}, func(in []*G.Node) *G.Node { return relBias(in[0], model.RelPosIndex(2), 4) }},
 		// Backward ops, whose own gradients WGAN-GP's double backprop needs.
-		{"softmaxGrad", [][]int{{3, 5}, {3, 5}}, func(in []*G.Node) *G.Node { return newRowOp(rowSoftmaxGrad, softmax(in[0]), in[1]) }},
-		{"normalizeGrad", [][]int{{3, 6}, {3, 6}}, func(in []*G.Node) *G.Node { return newRowOp(rowNormalizeGrad, in[0], in[1]) }},
+		{"softmaxGrad", [][]int{{3, 5}, {3, 5}}, func(in []*G.Node) *G.Node { return newRowOp(RowSoftmaxGrad, softmax(in[0]), in[1]) }},
+		{"normalizeGrad", [][]int{{3, 6}, {3, 6}}, func(in []*G.Node) *G.Node { return newRowOp(RowNormalizeGrad, in[0], in[1]) }},
 		{"geluGrad", [][]int{{3, 5}, {3, 5}}, func(in []*G.Node) *G.Node { return geluN(1, in[0], in[1]) }},
 		{"pixelUpsample", [][]int{{2 * 4, 8}}, func(in []*G.Node) *G.Node { return pixelUpsample(in[0], 2, 2, 8) }},
 	}

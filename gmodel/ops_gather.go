@@ -26,7 +26,7 @@ func relBias(table *G.Node, index []int64, tokens int) *G.Node {
 		opBase: opBase{id: fmt.Sprintf("tganRelBias(%v,%d)", s, tokens), inDims: []int{2}, outDims: 3},
 		index:  index, entries: s[0], heads: s[1], tokens: tokens,
 	}
-	return G.Must(G.ApplyOp(op, table))
+	return apply(op, table)
 }
 
 func (o *relBiasOp) adjoint() *relBiasOp {
@@ -68,5 +68,5 @@ func (o *relBiasOp) Do(vals ...G.Value) (G.Value, error) {
 func (o *relBiasOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *relBiasOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	return G.Nodes{G.Must(G.ApplyOp(o.adjoint(), grad))}, nil
+	return G.Nodes{apply(o.adjoint(), grad)}, nil
 }

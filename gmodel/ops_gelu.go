@@ -24,7 +24,7 @@ func geluN(order int, x *G.Node, g ...*G.Node) *G.Node {
 		dims = append(dims, x.Dims())
 	}
 	op := &geluOp{opBase: opBase{id: fmt.Sprintf("tganGELU(%d)", order), inDims: dims, outDims: x.Dims()}, order: order}
-	return G.Must(G.ApplyOp(op, append([]*G.Node{x}, g...)...))
+	return apply(op, append([]*G.Node{x}, g...)...)
 }
 
 func (o *geluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return shapeOf(in[0]), nil }

@@ -26,7 +26,7 @@ func newMatmul(rank int, transA, transB bool) *matmulOp {
 
 // matmul returns op(a) x op(b) for rank-2 or rank-3 nodes.
 func matmul(a, b *G.Node, transA, transB bool) *G.Node {
-	return G.Must(G.ApplyOp(newMatmul(a.Dims(), transA, transB), a, b))
+	return apply(newMatmul(a.Dims(), transA, transB), a, b)
 }
 
 func (o *matmulOp) dims(a, b tensor.Shape) (batch, m, k, n int) {

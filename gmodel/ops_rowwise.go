@@ -13,38 +13,44 @@ import (
 // normalisation half of LayerNorm (the affine half is mulTiled/addTiled).
 // Each forward op has a backward op computing the vector-Jacobian product.
 
-type rowKind int
+// RowKind says which row-wise kernel a rowOp applies (see RowSpec). Rows
+// are the last axis; the operands all have the same shape.
+type RowKind int
 
 const (
-	rowSoftmax rowKind = iota
-	rowSoftmaxGrad
-	rowNormalize
-	rowNormalizeGrad
-	rowSoftmaxGradY   // second order: d softmaxGrad / d y
-	rowNormalizeGradX // second order: d normalizeGrad / d x
+	RowSoftmax       RowKind = iota // (x): softmax(x)
+	RowSoftmaxGrad                  // (y, g): y * (g - <y, g>), y = softmax output
+	RowNormalize                    // (x): (x - mean) / sqrt(biased var + model.LayerNormEps)
+	RowNormalizeGrad                // (x, g): VJP of RowNormalize at x for g
+	// RowSoftmaxGradY (y, g, u): d softmaxGrad / d y for the upstream u,
+	// u * (g - <y, g>) - g * <u, y>.
+	RowSoftmaxGradY
+	// RowNormalizeGradX (x, g, u): d normalizeGrad / d x for the upstream u
+	// (formula at normalizeGradXRow).
+	RowNormalizeGradX
 )
 
-// rowOp applies a row-wise kernel to one or two same-shaped inputs.
+// rowOp applies a row-wise kernel to one, two or three same-shaped inputs.
 type rowOp struct {
 	opBase
-	kind rowKind
+	kind RowKind
 }
 
-func newRowOp(kind rowKind, ins ...*G.Node) *G.Node {
+func newRowOp(kind RowKind, ins ...*G.Node) *G.Node {
 	dims := make([]int, len(ins))
 	for i := range ins {
 		dims[i] = ins[0].Dims()
 	}
 	op := &rowOp{opBase: opBase{id: fmt.Sprintf("tganRow(%d,%v)", kind, ins[0].Shape()), inDims: dims, outDims: ins[0].Dims()}, kind: kind}
-	return G.Must(G.ApplyOp(op, ins...))
+	return apply(op, ins...)
 }
 
 // softmax over the last axis.
-func softmax(x *G.Node) *G.Node { return newRowOp(rowSoftmax, x) }
+func softmax(x *G.Node) *G.Node { return newRowOp(RowSoftmax, x) }
 
 // normalize returns (x - mean) / sqrt(var + eps) over the last axis, with
 // the biased variance, as torch.nn.LayerNorm does.
-func normalize(x *G.Node) *G.Node { return newRowOp(rowNormalize, x) }
+func normalize(x *G.Node) *G.Node { return newRowOp(RowNormalize, x) }
 
 func (o *rowOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return shapeOf(in[0]), nil }
 
@@ -60,7 +66,7 @@ func (o *rowOp) Do(vals ...G.Value) (G.Value, error) {
 		c = f32(vals[2])
 	}
 	out := o.buffer(len(a))
-	if o.kind == rowSoftmax {
+	if o.kind == RowSoftmax {
 		softmaxRows(out, a, n)
 		return newDense(out, shape.Clone()...), nil
 	}
@@ -69,15 +75,15 @@ func (o *rowOp) Do(vals ...G.Value) (G.Value, error) {
 		for r := lo; r < hi; r++ {
 			s := r * n
 			switch o.kind {
-			case rowSoftmaxGrad:
+			case RowSoftmaxGrad:
 				softmaxGradRow(out[s:s+n], a[s:s+n], b[s:s+n])
-			case rowNormalize:
+			case RowNormalize:
 				normalizeRow(out[s:s+n], a[s:s+n])
-			case rowNormalizeGrad:
+			case RowNormalizeGrad:
 				normalizeGradRow(out[s:s+n], a[s:s+n], b[s:s+n])
-			case rowSoftmaxGradY:
+			case RowSoftmaxGradY:
 				softmaxGradYRow(out[s:s+n], a[s:s+n], b[s:s+n], c[s:s+n])
-			case rowNormalizeGradX:
+			case RowNormalizeGradX:
 				normalizeGradXRow(out[s:s+n], a[s:s+n], b[s:s+n], c[s:s+n])
 			}
 		}
@@ -88,21 +94,21 @@ func (o *rowOp) Do(vals ...G.Value) (G.Value, error) {
 func (o *rowOp) DiffWRT(n int) []bool {
 	d := make([]bool, n)
 	for i := range d {
-		d[i] = o.kind <= rowNormalizeGrad
+		d[i] = o.kind <= RowNormalizeGrad
 	}
 	return d
 }
 
 func (o *rowOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	switch o.kind {
-	case rowSoftmax:
-		return G.Nodes{newRowOp(rowSoftmaxGrad, out, grad)}, nil
-	case rowNormalize:
-		return G.Nodes{newRowOp(rowNormalizeGrad, in[0], grad)}, nil
-	case rowSoftmaxGrad: // f(y, g) = y*(g - <y,g>): d/dg is self-adjoint
-		return G.Nodes{newRowOp(rowSoftmaxGradY, in[0], in[1], grad), newRowOp(rowSoftmaxGrad, in[0], grad)}, nil
-	case rowNormalizeGrad: // linear and symmetric in g
-		return G.Nodes{newRowOp(rowNormalizeGradX, in[0], in[1], grad), newRowOp(rowNormalizeGrad, in[0], grad)}, nil
+	case RowSoftmax:
+		return G.Nodes{newRowOp(RowSoftmaxGrad, out, grad)}, nil
+	case RowNormalize:
+		return G.Nodes{newRowOp(RowNormalizeGrad, in[0], grad)}, nil
+	case RowSoftmaxGrad: // f(y, g) = y*(g - <y,g>): d/dg is self-adjoint
+		return G.Nodes{newRowOp(RowSoftmaxGradY, in[0], in[1], grad), newRowOp(RowSoftmaxGrad, in[0], grad)}, nil
+	case RowNormalizeGrad: // linear and symmetric in g
+		return G.Nodes{newRowOp(RowNormalizeGradX, in[0], in[1], grad), newRowOp(RowNormalizeGrad, in[0], grad)}, nil
 	}
 	return nil, fmt.Errorf("%s: second derivative not implemented", o.id)
 }

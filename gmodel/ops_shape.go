@@ -25,7 +25,7 @@ func reshape(x *G.Node, to ...int) *G.Node {
 		opBase: opBase{id: fmt.Sprintf("tganReshape(%v->%v)", from, to), inDims: []int{len(from)}, outDims: len(to)},
 		from:   from, to: tensor.Shape(to).Clone(),
 	}
-	return G.Must(G.ApplyOp(op, x))
+	return apply(op, x)
 }
 
 func (o *reshapeOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.to.Clone(), nil }
@@ -57,7 +57,7 @@ func permute(x *G.Node, perm ...int) *G.Node {
 		opBase: opBase{id: fmt.Sprintf("tganPermute(%v,%v)", x.Shape(), perm), inDims: []int{x.Dims()}, outDims: x.Dims()},
 		perm:   perm, in: x.Shape().Clone(),
 	}
-	return G.Must(G.ApplyOp(op, x))
+	return apply(op, x)
 }
 
 func (o *permuteOp) InferShape(...G.DimSizer) (tensor.Shape, error) {

@@ -42,7 +42,7 @@ func applySlice(x *G.Node, outer, n, inner, lo, hi int, pad bool, out []int) *G.
 		outer: outer, n: n, inner: inner, lo: lo, hi: hi, pad: pad,
 		outShape: tensor.Shape(out).Clone(), inShape: x.Shape().Clone(),
 	}
-	return G.Must(G.ApplyOp(op, x))
+	return apply(op, x)
 }
 
 func (o *sliceOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.outShape.Clone(), nil }

@@ -30,7 +30,7 @@ func tiled(x, b *G.Node, mul bool) *G.Node {
 		opBase: opBase{id: fmt.Sprintf("tganTiled(%t,%v,%v)", mul, x.Shape(), b.Shape()), inDims: []int{x.Dims(), b.Dims()}, outDims: x.Dims()},
 		mul:    mul, bShape: b.Shape().Clone(),
 	}
-	return G.Must(G.ApplyOp(op, x, b))
+	return apply(op, x, b)
 }
 
 // addTiled returns x + b repeated over x's leading axes.
@@ -81,7 +81,7 @@ func sumTiles(g *G.Node, bShape tensor.Shape) *G.Node {
 		opBase:  opBase{id: fmt.Sprintf("tganSumTiles(%v,%v)", g.Shape(), bShape), inDims: []int{g.Dims()}, outDims: len(bShape)},
 		inShape: g.Shape().Clone(), bShape: bShape.Clone(),
 	}
-	return G.Must(G.ApplyOp(op, g))
+	return apply(op, g)
 }
 
 func (o *sumTilesOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.bShape.Clone(), nil }
@@ -123,7 +123,7 @@ func tileOf(b *G.Node, shape tensor.Shape) *G.Node {
 		opBase: opBase{id: fmt.Sprintf("tganTile(%v,%v)", b.Shape(), shape), inDims: []int{b.Dims()}, outDims: len(shape)},
 		shape:  shape.Clone(), bShape: b.Shape().Clone(),
 	}
-	return G.Must(G.ApplyOp(op, b))
+	return apply(op, b)
 }
 
 func (o *tileOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }

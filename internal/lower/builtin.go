@@ -93,3 +93,57 @@ func (l *Lowerer) repeat(x string, in tensor.Shape, out []int, along int) (strin
 	}
 	return l.Expand(l.Reshape(x, src), out), true, nil
 }
+
+// Gorgonia exports no accessors for the parameters of its own ops (Sum's
+// axes, SizeOf's axis, Repeat's axis; only String, whose format is less
+// stable still), so builtinOp reads them by reflection on Gorgonia's
+// unexported fields. A renamed field gives a lowering error naming it; the
+// package tests lower every such op of the training graphs. (gmodel's ops
+// describe themselves instead: gmodel.Described.)
+
+// opField returns the named field of a Gorgonia op (a struct or a pointer
+// to one).
+func opField(op G.Op, name string) (reflect.Value, error) {
+	v := reflect.ValueOf(op)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	f := v.FieldByName(name)
+	if !f.IsValid() {
+		return f, fmt.Errorf("lower: op %s (%T) has no field %q", op, op, name)
+	}
+	return f, nil
+}
+
+// fields reads integer fields of one op, keeping the first error.
+type fields struct {
+	op  G.Op
+	err error
+}
+
+func (f *fields) get(name string) reflect.Value {
+	v, err := opField(f.op, name)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return v
+}
+
+func (f *fields) int(name string) int {
+	if v := f.get(name); v.IsValid() {
+		return int(v.Int())
+	}
+	return 0
+}
+
+func (f *fields) ints(name string) []int {
+	v := f.get(name)
+	if !v.IsValid() {
+		return nil
+	}
+	out := make([]int, v.Len())
+	for i := range out {
+		out[i] = int(v.Index(i).Int())
+	}
+	return out
+}

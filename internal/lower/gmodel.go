@@ -3,111 +3,47 @@ package lower
 import (
 	"fmt"
 	"math"
-	"reflect"
 
+	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 	G "gorgonia.org/gorgonia"
 )
 
-// gmodel's custom ops are unexported types; their parameters are read by
-// reflection (names checked by the package tests, which lower every op
-// kind of the training graphs and compare with the tape machine).
-
-// opField returns the named field of a gmodel op (a pointer to a struct).
-func opField(op G.Op, name string) (reflect.Value, error) {
-	v := reflect.ValueOf(op)
-	if v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
-	f := v.FieldByName(name)
-	if !f.IsValid() {
-		return f, fmt.Errorf("lower: op %s (%T) has no field %q", op, op, name)
-	}
-	return f, nil
-}
-
-type fields struct {
-	op  G.Op
-	err error
-}
-
-func (f *fields) get(name string) reflect.Value {
-	v, err := opField(f.op, name)
-	if err != nil && f.err == nil {
-		f.err = err
-	}
-	return v
-}
-
-func (f *fields) bool(name string) bool {
-	if v := f.get(name); v.IsValid() {
-		return v.Bool()
-	}
-	return false
-}
-
-func (f *fields) int(name string) int {
-	if v := f.get(name); v.IsValid() {
-		return int(v.Int())
-	}
-	return 0
-}
-
-func (f *fields) ints(name string) []int {
-	v := f.get(name)
-	if !v.IsValid() {
-		return nil
-	}
-	out := make([]int, v.Len())
-	for i := range out {
-		out[i] = int(v.Index(i).Int())
-	}
-	return out
-}
-
-// gmodelOp lowers gmodel's ops; handled is false for other packages' ops.
+// gmodelOp lowers gmodel's ops, which describe themselves
+// (gmodel.Described); handled is false for other packages' ops.
 func (l *Lowerer) gmodelOp(n *G.Node, kids G.Nodes, ins []string) (string, bool, error) {
-	t := reflect.TypeOf(n.Op())
-	if t.Kind() != reflect.Pointer || t.Elem().PkgPath() != "github.com/tgan-dev/tgan/gmodel" {
+	op, ok := n.Op().(gmodel.Described)
+	if !ok {
 		return "", false, nil
 	}
-	f := &fields{op: n.Op()}
 	out := []int(n.Shape())
 	var v string
-	switch t.Elem().Name() {
-	case "matmulOp":
-		v = l.matmul(ins[0], ins[1], kids[0].Dims(), f.bool("transA"), f.bool("transB"))
-	case "reshapeOp":
+	switch s := op.Describe().(type) {
+	case gmodel.MatMulSpec:
+		v = l.matmul(ins[0], ins[1], kids[0].Dims(), s.TransA, s.TransB)
+	case gmodel.ReshapeSpec:
 		v = l.Reshape(ins[0], out)
-	case "permuteOp":
-		v = l.Transpose(ins[0], f.ints("perm")...)
-	case "tiledOp":
-		v = l.tiled(ins[0], ins[1], kids[0].Shape(), kids[1].Shape(), f.bool("mul"))
-	case "sumTilesOp":
+	case gmodel.PermuteSpec:
+		v = l.Transpose(ins[0], s.Perm...)
+	case gmodel.TiledSpec:
+		v = l.tiled(ins[0], ins[1], kids[0].Shape(), kids[1].Shape(), s.Mul)
+	case gmodel.SumTilesSpec:
 		v = l.sumTiles(ins[0], kids[0].Shape(), out)
-	case "tileOp":
+	case gmodel.TileSpec:
 		v = l.tileOf(ins[0], kids[0].Shape(), out)
-	case "rowOp":
-		v = l.rowOp(f.int("kind"), ins, out[len(out)-1])
-	case "geluOp":
-		v = l.gelu(f.int("order"), ins)
-	case "relBiasOp":
-		idx := f.get("index")
-		index := make([]int64, 0)
-		if idx.IsValid() {
-			index = make([]int64, idx.Len())
-			for i := range index {
-				index[i] = idx.Index(i).Int()
-			}
-		}
-		v = l.relBias(ins[0], index, f.int("entries"), f.int("heads"), f.int("tokens"), f.bool("scatter"))
-	case "sliceOp":
-		v = l.slice(ins[0], f.int("outer"), f.int("n"), f.int("inner"), f.int("lo"), f.int("hi"), f.bool("pad"), out)
+	case gmodel.RowSpec:
+		v = l.rowOp(s.Kind, ins, out[len(out)-1])
+	case gmodel.GELUSpec:
+		v = l.gelu(s.Order, ins)
+	case gmodel.RelBiasSpec:
+		v = l.relBias(ins[0], s.Index, s.Entries, s.Heads, s.Tokens, s.Scatter)
+	case gmodel.SliceSpec:
+		v = l.slice(ins[0], s.Outer, s.N, s.Inner, s.Lo, s.Hi, s.Pad, out)
 	default:
-		return "", false, fmt.Errorf("lower: no ONNX lowering for gmodel op %s (%T)", n.Op(), n.Op())
+		return "", false, fmt.Errorf("lower: no ONNX lowering for gmodel op %s (%T, %T)", n.Op(), n.Op(), s)
 	}
-	return v, true, f.err
+	return v, true, nil
 }
 
 // matmul is op(a) x op(b) for rank-2 (Gemm) or rank-3 (batched MatMul).
@@ -166,43 +102,33 @@ func (l *Lowerer) tileOf(b string, bs, out []int) string {
 	return l.Reshape(e, out)
 }
 
-// Row kinds of gmodel's rowOp, in its declaration order.
-const (
-	rowSoftmax = iota
-	rowSoftmaxGrad
-	rowNormalize
-	rowNormalizeGrad
-	rowSoftmaxGradY
-	rowNormalizeGradX
-)
-
 // rowOp lowers softmax and LayerNorm's normalisation over the last axis,
 // their VJPs and the second-order VJPs (formulas of gmodel/ops_rowwise.go).
-func (l *Lowerer) rowOp(kind int, ins []string, n int) string {
+func (l *Lowerer) rowOp(kind gmodel.RowKind, ins []string, n int) string {
 	rsum := func(x string) string { return l.ReduceSum(x, true, -1) }
 	rmean := func(x string) string { return l.ReduceMean(x, true, -1) }
 	switch kind {
-	case rowSoftmax:
+	case gmodel.RowSoftmax:
 		return l.G.Op("Softmax", []string{ins[0]}, onnx.AttrInt("axis", -1))
-	case rowSoftmaxGrad: // y * (g - <y, g>)
+	case gmodel.RowSoftmaxGrad: // y * (g - <y, g>)
 		y, g := ins[0], ins[1]
 		return l.Mul(y, l.Sub(g, rsum(l.Mul(y, g))))
-	case rowSoftmaxGradY: // u*(g - <y,g>) - g*<u,y>
+	case gmodel.RowSoftmaxGradY: // u*(g - <y,g>) - g*<u,y>
 		y, g, u := ins[0], ins[1], ins[2]
 		return l.Sub(l.Mul(u, l.Sub(g, rsum(l.Mul(y, g)))), l.Mul(g, rsum(l.Mul(u, y))))
 	}
 	x := ins[0]
-	if kind == rowNormalize {
+	if kind == gmodel.RowNormalize {
 		return l.normalize(x, n)
 	}
 	mean, inv := l.stats(x)
 	xh := l.Mul(l.Sub(x, mean), inv)
 	switch kind {
-	case rowNormalizeGrad: // inv * (g - mean g - xh * mean(g xh))
+	case gmodel.RowNormalizeGrad: // inv * (g - mean g - xh * mean(g xh))
 		g := ins[1]
 		return l.Mul(inv, l.Sub(l.Sub(g, rmean(g)), l.Mul(xh, rmean(l.Mul(g, xh)))))
 	}
-	// rowNormalizeGradX: inv^2 * ((3 m mu - A) xh - mu (g - gm) - m (u - um)),
+	// gmodel.RowNormalizeGradX: inv^2 * ((3 m mu - A) xh - mu (g - gm) - m (u - um)),
 	// m = mean g xh, mu = mean u xh, A = mean(u g) - um gm.
 	g, u := ins[1], ins[2]
 	gm, um := rmean(g), rmean(u)

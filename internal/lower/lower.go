@@ -198,7 +198,10 @@ func (l *Lowerer) input(n *G.Node) (string, error) {
 }
 
 // childrenField is Node.children: Gorgonia does not export a node's
-// operands in order (its graph API returns a set).
+// operands in order. (ExprGraph.From(id) happens to iterate them in order
+// in v0.9.18, but it is documented as the set of successors, gonum's
+// graph contract, and its id lookup scans the node list: quadratic over a
+// graph. The read below fails at start-up if the field changes.)
 var childrenField = func() reflect.StructField {
 	f, ok := reflect.TypeOf(G.Node{}).FieldByName("children")
 	if !ok || f.Type != reflect.TypeOf(G.Nodes{}) {

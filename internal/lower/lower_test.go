@@ -1,6 +1,7 @@
 package lower
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"strings"
@@ -197,4 +198,82 @@ func TestUnknownOpIsNamed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "tanh") {
 		t.Fatalf("err = %v, want one naming tanh", err)
 	}
+}
+
+// TestGraphsCoverEverySpec checks that the graphs the parity tests above
+// lower (G forward, D's input gradient and double backward, both model
+// versions) contain every kind of gmodel op description, every row kind
+// and both directions of the adjoint pairs, so each case of gmodelOp is
+// compared with the tape machine.
+func TestGraphsCoverEverySpec(t *testing.T) {
+	want := []string{
+		"MatMulSpec", "ReshapeSpec", "PermuteSpec", "TiledSpec", "TiledSpec/mul",
+		"SumTilesSpec", "TileSpec", "GELUSpec/0", "GELUSpec/1", "GELUSpec/2",
+		"RelBiasSpec", "RelBiasSpec/scatter", "SliceSpec", "SliceSpec/pad",
+	}
+	for k := gmodel.RowSoftmax; k <= gmodel.RowNormalizeGradX; k++ {
+		want = append(want, fmt.Sprintf("RowSpec/%d", k))
+	}
+	seen := map[string]bool{}
+	for _, final := range []bool{false, true} {
+		cfg := microConfig(t, final)
+		rng := rand.New(rand.NewSource(4))
+		g, err := gmodel.BuildGenerator(cfg, model.InitWeights(cfg.GParams(), rng), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := gmodel.BuildDiscriminator(cfg, model.InitWeights(cfg.DParams(), rng), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gu, err := G.Grad(G.Must(G.Sum(d.Output)), d.Input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gmodel.ResetDerivatives(d.Graph)
+		pen := G.Must(G.Sum(G.Must(G.Square(gu[0]))))
+		var wrt G.Nodes
+		for name, n := range d.Params {
+			if name != cfg.DNormB() && name != model.DHeadB { // no second derivative
+				wrt = append(wrt, n)
+			}
+		}
+		if _, err := G.Grad(pen, wrt...); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range append(g.Graph.AllNodes(), d.Graph.AllNodes()...) {
+			if op, ok := n.Op().(gmodel.Described); ok {
+				seen[specKey(op.Describe())] = true
+			}
+		}
+	}
+	for _, k := range want {
+		if !seen[k] {
+			t.Errorf("no %s op in the lowered test graphs", k)
+		}
+	}
+}
+
+// specKey names a description's type and the variant it selects.
+func specKey(s gmodel.OpSpec) string {
+	name := strings.TrimPrefix(fmt.Sprintf("%T", s), "gmodel.")
+	switch s := s.(type) {
+	case gmodel.TiledSpec:
+		if s.Mul {
+			return name + "/mul"
+		}
+	case gmodel.RowSpec:
+		return fmt.Sprintf("%s/%d", name, s.Kind)
+	case gmodel.GELUSpec:
+		return fmt.Sprintf("%s/%d", name, s.Order)
+	case gmodel.RelBiasSpec:
+		if s.Scatter {
+			return name + "/scatter"
+		}
+	case gmodel.SliceSpec:
+		if s.Pad {
+			return name + "/pad"
+		}
+	}
+	return name
 }
