@@ -101,6 +101,7 @@ func inferSample(t *testing.T, bin, path string, seed int) image.Image {
 	return inferred[key]
 }
 
+// readPNG decodes the PNG file at path (the browser and install tests).
 func readPNG(t *testing.T, path string) image.Image {
 	t.Helper()
 	f, err := os.Open(path)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"image"
-	"image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -58,7 +56,7 @@ func TestInstalled(t *testing.T) {
 			t.Fatalf("infer wrote %d PNGs, want 3: %v", len(pngs), pngs)
 		}
 		for _, p := range pngs {
-			if b := decodePNG(t, p).Bounds(); b.Dx() != cfg.ImageSize || b.Dy() != cfg.ImageSize {
+			if b := readPNG(t, p).Bounds(); b.Dx() != cfg.ImageSize || b.Dy() != cfg.ImageSize {
 				t.Errorf("%s is %v, want %dx%d", p, b, cfg.ImageSize, cfg.ImageSize)
 			}
 		}
@@ -150,20 +148,6 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func decodePNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return img
 }
 
 func TestVersionAlias(t *testing.T) {
