@@ -6,7 +6,8 @@
 #             --provider cuda` runs: runtime/fuse.go rewrites the export at session creation)
 #             for presets s, xl, final-cifar at batch 1, 32, 256 in fp32 and fp16 (--fp16),
 #             with max|a-b|/max|b| against the CPU provider at batch 1 and 32; PyTorch eager
-#             (testdata/ref/bench_torch.py) and torch.compile beside it; the standard
+#             (testdata/ref/bench_torch.py; fp32 also with TF32 allowed, as ORT's CUDA provider
+#             does by default) and torch.compile beside it; the standard
 #             (unfused, TGAN_ORT_FUSE=off) form of s and final-cifar at 32/256; the attention
 #             kernel each MultiHeadAttention node got (ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO=1)
 #             and an ONNX Runtime profile (provider and host time per op kind).
@@ -67,7 +68,7 @@ start=$SECONDS
 
 if [ "$DRY" = 1 ]; then
 	PROV=cpu PY=${PY:-/usr/bin/python3} TORCH_DEV=cpu TORCH_THREADS=2
-	PRESETS="tiny" BATCHES_CMP=1,4 BATCHES_BIG=8 ITERS=2 TORCH_DTYPES=fp32,fp16
+	PRESETS="tiny" BATCHES_CMP=1,4 BATCHES_BIG=8 ITERS=2 TORCH_DTYPES=fp32,tf32,fp16
 	STD_PRESETS="tiny" PROF_PRESETS="tiny" COMPILE_PRESETS="tiny" COMPILE_MODES=eager
 	TRAIN_PRESETS="tiny" TRAIN_BATCHES="2" TRAIN_STEPS=4 TORCH_TRAIN_ITERS=1
 	CMP_V1_BATCH=4 CMP_FINAL_BATCH=4 CIFAR_BATCH=4 CIFAR_EVERY=2
@@ -78,7 +79,7 @@ if [ "$DRY" = 1 ]; then
 	echo "DRY RUN: CPU provider, preset tiny, tiny iteration counts; CUDA-only steps skipped"
 else
 	PROV=cuda PY=${PY:-python3} TORCH_DEV=cuda TORCH_THREADS=16
-	PRESETS="s xl final-cifar" BATCHES_CMP=1,32 BATCHES_BIG=256 ITERS=20 TORCH_DTYPES=fp32,fp16
+	PRESETS="s xl final-cifar" BATCHES_CMP=1,32 BATCHES_BIG=256 ITERS=20 TORCH_DTYPES=fp32,tf32,fp16
 	STD_PRESETS="s final-cifar" PROF_PRESETS="s xl final-cifar" COMPILE_PRESETS="s,final-cifar,xl" COMPILE_MODES=compile
 	TRAIN_PRESETS="s final-cifar" TRAIN_BATCHES="64 128" TRAIN_STEPS=8 TORCH_TRAIN_ITERS=5
 	CMP_V1_BATCH=16 CMP_FINAL_BATCH=8 CIFAR_BATCH=64 CIFAR_EVERY=50
@@ -265,7 +266,7 @@ compile_pid=
 if [ "$t" -lt "$DEADLINE" ]; then
 	echo "== [${t}s] torch.compile in the background ($COMPILE_PRESETS, fp32/fp16, batch ${BATCHES_CMP#*,},$BATCHES_BIG)"
 	timeout $((DEADLINE + 80 - t)) $PY testdata/ref/bench_torch.py --preset "$COMPILE_PRESETS" --device "$TORCH_DEV" \
-		--modes "$COMPILE_MODES" --dtype "$TORCH_DTYPES" --batches "${BATCHES_CMP#*,},$BATCHES_BIG" --iters "$ITERS" \
+		--modes "$COMPILE_MODES" --dtype fp32,fp16 --batches "${BATCHES_CMP#*,},$BATCHES_BIG" --iters "$ITERS" \
 		--threads "$TORCH_THREADS" --wait-for "$TMP/quiet" --wait-timeout $((DEADLINE + 40 - t)) --json "$TMP/compile.jsonl" \
 		>"$TMP/compile.log" 2>&1 &
 	compile_pid=$!

@@ -315,8 +315,10 @@ def cmd_summary(a):
         preset = m.removeprefix("preset ").removesuffix(" fp16")
         key = (preset, dt, r["batch"])
         b = r["backend"]
+        if dt == "tf32":  # PyTorch fp32 with TF32 matrix products: beside fp32
+            key = (preset, "fp32", r["batch"])
         if b.startswith("pytorch"):
-            col = "compile" if " compile" in b else "eager"
+            col = ("compile" if " compile" in b else "eager") + ("_tf32" if dt == "tf32" else "")
         else:
             col = "ort_" + r.get("form", "fused") + ("" if b.endswith("cuda") else "_" + b.split()[-1])
             if r.get("rel_err_vs_cpu"):
@@ -326,14 +328,16 @@ def cmd_summary(a):
         cols = sorted({c for v in inf.values() for c in v if c.startswith("ort_")})
         p("## Inference: images/s (G forward)")
         p("")
-        p("| preset | dtype | batch | " + " | ".join(cols) + " | PyTorch eager | torch.compile | ORT / eager | rel err vs CPU |")
-        p("|---|---|---|" + "---|" * len(cols) + "---|---|---|---|")
+        p("ORT's CUDA provider runs fp32 GEMMs in TF32 by default; PyTorch does not (eager tf32: TF32 allowed).")
+        p("")
+        p("| preset | dtype | batch | " + " | ".join(cols) + " | PyTorch eager | eager tf32 | torch.compile | ORT / eager | rel err vs CPU |")
+        p("|---|---|---|" + "---|" * len(cols) + "---|---|---|---|---|")
         for key in sorted(inf, key=lambda k: (k[0], k[1], k[2])):
             v = inf[key]
             ort = v.get(cols[0]) if cols else None
             ratio = ort / v["eager"] if ort and v.get("eager") else None
             p(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(fmt(v.get(c)) for c in cols) +
-              f" | {fmt(v.get('eager'))} | {fmt(v.get('compile'))} | {fmt(ratio, '.2f')}"
+              f" | {fmt(v.get('eager'))} | {fmt(v.get('eager_tf32'))} | {fmt(v.get('compile'))} | {fmt(ratio, '.2f')}"
               f"{'' if ratio is None else (' ok' if ratio >= 1 else ' LOW')} | {fmt(errs.get(key), '.2g')} |")
         p("")
     ks = [r for r in rs if r.get("kind") == "attention_kernels"]

@@ -11,7 +11,9 @@ appends the same as JSON lines (the fields of `tgan bench --json`; fp16 lines ha
 "precision": "fp16" and " fp16" after the model name, as tgan's do).
 
 --dtype fp16 runs the whole generator in float16 (G.half(), like tgan's --fp16
-export), or under autocast where .half() fails. --wait-for FILE first builds and
+export), or under autocast where .half() fails; --dtype tf32 is fp32 with TF32
+matrix products allowed (PyTorch's default is off, ONNX Runtime's CUDA provider
+defaults to on), reported as precision "tf32". --wait-for FILE first builds and
 warms up (compiles) the cases until FILE exists, waits for it (at most
 --wait-timeout seconds), then times them and warms up and times the rest:
 compilation can overlap other work on the machine while the timings do not.
@@ -44,8 +46,8 @@ def variants(G, dtypes, device):
     """(dtype, model, autocast) for each requested dtype; .half() on a copy."""
     out = []
     for dt in dtypes:
-        if dt == "fp32":
-            out.append(("fp32", G, False))
+        if dt in ("fp32", "tf32"):
+            out.append((dt, G, False))
             continue
         try:
             G16 = copy.deepcopy(G).half()
@@ -76,6 +78,8 @@ def cases(a, device):
                         continue
                 if autocast:
                     fn = lambda x, f=fn: _autocast(f, x, device)  # noqa: E731
+                if dt == "tf32":
+                    fn = lambda x, f=fn: _tf32(f, x)  # noqa: E731
                 for b in [int(x) for x in a.batches.split(",")]:
                     z = torch.randn(b, cfg["latent_dim"], device=device)
                     if dt == "fp16" and not autocast:
@@ -88,6 +92,15 @@ def _autocast(fn, x, device):
         return fn(x)
 
 
+def _tf32(fn, x):
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        return fn(x)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--preset", default="s", help="comma-separated: " + ", ".join(sorted(PRESETS)))
@@ -97,7 +110,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile (adds it to --modes)")
     ap.add_argument("--modes", default="eager", help="comma-separated: eager, compile")
-    ap.add_argument("--dtype", default="fp32", help="comma-separated: fp32, fp16")
+    ap.add_argument("--dtype", default="fp32", help="comma-separated: fp32, tf32, fp16")
     ap.add_argument("--wait-for", help="warm up every case, then wait for this file before timing")
     ap.add_argument("--wait-timeout", type=float, default=600)
     ap.add_argument("--json", help="append results as JSON lines")
@@ -138,8 +151,8 @@ def main():
         model = "preset " + preset + (" fp16" if dt == "fp16" else "")
         r = dict(model=model, backend=f"pytorch {torch.__version__} {mode} {a.device}",
                  batch=b, seconds_per_batch=sec, images_per_second=b / sec)
-        if dt == "fp16":
-            r["precision"] = "fp16"
+        if dt != "fp32":
+            r["precision"] = dt
         print(f"{r['model']:28s} {r['backend']:40s} batch {b:4d}  {sec:9.4f} s/batch  {b/sec:9.1f} img/s", flush=True)
         if a.json:
             with open(a.json, "a") as f:
