@@ -55,7 +55,8 @@
 #   cifar_metrics.jsonl, cifar_samples_first.png, cifar_samples_last.png   the CIFAR run
 set -uo pipefail
 : "${OUT:?OUT is not set: run this through the device tool (or set OUT for a dry run)}"
-mkdir -p "$OUT"
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
+rm -f "$OUT"/{gpu_pending.log,results.jsonl,attention_kernels.txt,summary.txt,profile_summary.txt}
 exec > >(tee -a "$OUT/gpu_pending.log") 2>&1
 cd "$(dirname "$0")/.." || exit 1
 export PYTHONUNBUFFERED=1
@@ -209,7 +210,7 @@ ort_profile() {
 
 # 0. Fail fast: every later step needs the provider to load (10 s instead of 7 minutes of
 #    failures when a library is missing).
-if ! step "smoke: tiny on $PROV" 60 "$B" bench --preset tiny --provider "$PROV" --batches 1 --iters 1; then
+if ! DEADLINE=100000 step "smoke: tiny on $PROV" 60 "$B" bench --preset tiny --provider "$PROV" --batches 1 --iters 1; then
 	echo "!! $PROV does not run: fix that (the lines above say why) and rerun only the last call"
 	exit 1
 fi
