@@ -128,6 +128,30 @@ func (e *Env) cpuSession(path string, in, out []string) (*ort.DynamicAdvancedSes
 	return s, nil
 }
 
+// TF32Env names the environment variable that lets the CUDA provider use
+// TF32 tensor cores for float32 MatMul/Gemm/Conv ("1", "on", "true" or
+// "yes"). ONNX Runtime's CUDA provider enables TF32 by default, which
+// rounds the inputs of those products to 10 mantissa bits on Ampere and
+// newer cards; tgan turns it off so that a float32 model computes in
+// float32, as PyTorch does for matrix products by default
+// (torch.backends.cuda.matmul.allow_tf32 is False) and as the CPU provider
+// does. Setting the variable trades that for speed.
+const TF32Env = "TGAN_CUDA_TF32"
+
+// CUDAProviderOptions are the CUDA provider options every tgan session
+// uses: the device, and TF32 off unless TF32Env allows it.
+func CUDAProviderOptions(deviceID int) (map[string]string, error) {
+	tf32 := "0"
+	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(TF32Env))); v {
+	case "", "0", "off", "false", "no":
+	case "1", "on", "true", "yes":
+		tf32 = "1"
+	default:
+		return nil, fmt.Errorf("%s=%q: want 1 or 0", TF32Env, v)
+	}
+	return map[string]string{"device_id": strconv.Itoa(deviceID), "use_tf32": tf32}, nil
+}
+
 // cudaSession creates a session on the CUDA provider. Every step is fatal:
 // AppendExecutionProviderCUDA alone only says "Failed to load shared
 // library", and a session built after that silently runs on CPU. Update loads
@@ -151,9 +175,11 @@ func (e *Env) cudaSession(path string, in, out []string) (*ort.DynamicAdvancedSe
 	}
 	defer co.Destroy()
 	dev := strconv.Itoa(e.opts.DeviceID)
-	err = GuardSignals(func() error {
-		return co.Update(map[string]string{"device_id": dev})
-	})
+	cudaOpts, err := CUDAProviderOptions(e.opts.DeviceID)
+	if err != nil {
+		return nil, fmt.Errorf("cuda provider: %w", err)
+	}
+	err = GuardSignals(func() error { return co.Update(cudaOpts) })
 	if err != nil {
 		return nil, fmt.Errorf("cuda provider: device %s: %w (library %s)", dev, err, e.lib)
 	}

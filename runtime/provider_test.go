@@ -77,3 +77,24 @@ func checkTinyGen(t *testing.T, m *Model) {
 	}
 	assertClose(t, out, e.Output, 1e-5)
 }
+
+// TestCUDAProviderOptionsTF32: sessions on the CUDA provider compute
+// float32 products in float32 unless TGAN_CUDA_TF32 allows TF32, and a
+// value that is neither on nor off is an error naming the variable.
+func TestCUDAProviderOptionsTF32(t *testing.T) {
+	for _, c := range []struct{ env, want, err string }{
+		{"", "0", ""}, {"0", "0", ""}, {"off", "0", ""}, {"1", "1", ""}, {"yes", "1", ""}, {"fast", "", TF32Env},
+	} {
+		t.Setenv(TF32Env, c.env)
+		got, err := CUDAProviderOptions(3)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s=%q: error %v, want one naming %s", TF32Env, c.env, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got["use_tf32"] != c.want || got["device_id"] != "3" {
+			t.Errorf("%s=%q: %v, %v; want use_tf32=%s device_id=3", TF32Env, c.env, got, err, c.want)
+		}
+	}
+}

@@ -102,6 +102,7 @@ func runTrain(c *cli.Context) error {
 	defer stop()
 	var run *trainer.Run
 	var err error
+	closeExec := func() {}
 	if dir := c.String("resume"); dir != "" {
 		for _, f := range []string{"preset", "config", "out", "dataset", "init", "sr-weight"} {
 			if c.IsSet(f) {
@@ -123,13 +124,19 @@ func runTrain(c *cli.Context) error {
 		if err == nil && c.IsSet("keep") {
 			run.Info.Keep = c.Int("keep")
 		}
+		if err == nil {
+			if closeExec, err = useExecutor(c, run.Trainer); err != nil {
+				run.Close()
+			}
+		}
 	} else {
-		run, err = newRun(c)
+		run, closeExec, err = newRun(c)
 	}
 	if err != nil {
 		return err
 	}
 	defer run.Close()
+	defer closeExec() // sessions go before the run (as they came after it)
 	if run.Evaluator != nil {
 		defer run.Evaluator.Net.Close()
 	}
@@ -137,11 +144,6 @@ func runTrain(c *cli.Context) error {
 	run.Plain, run.PlainEvery = !term.IsTerminal(int(os.Stderr.Fd())), 10
 	run.Budget = time.Duration(minutes * float64(time.Minute))
 	t := run.Trainer
-	closeExec, err := useExecutor(c, t)
-	if err != nil {
-		return err
-	}
-	defer closeExec()
 	target := "no step limit"
 	if c.IsSet("steps") {
 		target = fmt.Sprint(c.Int("steps"))
@@ -261,64 +263,76 @@ func openDataset(info trainer.RunInfo, size int) (dataset.Source, error) {
 	return dataset.Open(info.Dataset, info.Data, size)
 }
 
-func newRun(c *cli.Context) (*trainer.Run, error) {
+func newRun(c *cli.Context) (*trainer.Run, func(), error) {
 	if c.String("out") == "" {
-		return nil, errors.New("--out RUN_DIR is required (or --resume RUN_DIR)")
+		return nil, nil, errors.New("--out RUN_DIR is required (or --resume RUN_DIR)")
 	}
 	if c.String("dataset") == "" {
-		return nil, errors.New("--dataset is required: " + kindList())
+		return nil, nil, errors.New("--dataset is required: " + kindList())
 	}
 	cfg, opts, err := modelConfig(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	flagOptions(c, &opts)
 	if err := opts.Defaults(cfg).Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	info := trainer.RunInfo{Dataset: c.String("dataset"), Data: c.String("data"), CheckpointEvery: c.Int("checkpoint-every"), Keep: c.Int("keep")}
 	if info.Eval, err = evalInfo(c, nil, info.CheckpointEvery); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Bad evaluation input fails here, before the run folder exists.
 	ev, err := openEvaluator(c, info.Eval, cfg.ImageSize)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	run, err := startRun(c, cfg, opts, info)
+	run, closeExec, err := startRun(c, cfg, opts, info)
 	if err != nil {
 		if ev != nil {
 			ev.Net.Close()
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	run.Evaluator = ev
-	return run, nil
+	return run, closeExec, nil
 }
 
-// startRun opens the dataset, builds the trainer and creates the run folder.
-func startRun(c *cli.Context, cfg *model.Config, opts trainer.Options, info trainer.RunInfo) (*trainer.Run, error) {
+// startRun opens the dataset, builds the trainer, sets up its executor and
+// only then creates the run folder, so that an executor that cannot start
+// (no CUDA library, a bad --ort-lib) leaves no folder behind. It returns the
+// function that releases the executor's sessions.
+func startRun(c *cli.Context, cfg *model.Config, opts trainer.Options, info trainer.RunInfo) (*trainer.Run, func(), error) {
 	if info.Data == "" {
 		info.Data = dataset.DefaultPath(dataset.Kind(info.Dataset))
 	}
 	src, err := dataset.Open(info.Dataset, info.Data, cfg.ImageSize)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t, err := trainer.New(cfg, opts, src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p := c.String("init"); p != "" {
 		ck, err := checkpoint.Load(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := t.LoadWeights(ck); err != nil {
-			return nil, fmt.Errorf("--init %s: %w", p, err)
+			return nil, nil, fmt.Errorf("--init %s: %w", p, err)
 		}
 	}
-	return trainer.NewRun(c.String("out"), info, t)
+	closeExec, err := useExecutor(c, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	run, err := trainer.NewRun(c.String("out"), info, t)
+	if err != nil {
+		closeExec()
+		return nil, nil, err
+	}
+	return run, closeExec, nil
 }
 
 // modelConfig reads --preset or --config; a run's config.yaml also brings

@@ -112,3 +112,29 @@ func TestDefaultExecutor(t *testing.T) {
 		t.Errorf("--provider cpu: %q %v, want ort", exec, err)
 	}
 }
+
+// TestTrainExecutorStartFailureLeavesNoRun: an executor that cannot start
+// (the CUDA provider on a machine without it, an ONNX Runtime library that
+// does not exist) fails in one line before the run folder is created.
+func TestTrainExecutorStartFailureLeavesNoRun(t *testing.T) {
+	dir := t.TempDir()
+	data := syntheticCIFAR(t, filepath.Join(dir, "cifar"))
+	for i, extra := range [][]string{
+		{"--executor", "ort", "--ort-lib", filepath.Join(dir, "no-such-libonnxruntime.so")},
+		{"--executor", "ort", "--provider", "cuda"},
+	} {
+		out := filepath.Join(dir, "run"+strconv.Itoa(i))
+		args := append([]string{"--preset", "tiny", "--dataset", "cifar10", "--data", data, "--out", out, "--steps", "1", "--batch", "4"}, extra...)
+		err := runTrainApp(t, args...)
+		if err == nil && extra[3] == "cuda" {
+			t.Logf("the CUDA provider works on this machine: nothing to check for %v", extra)
+			continue
+		}
+		if err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: got %v, want a one-line error", extra, err)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v: run folder %s was created", extra, out)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package lower
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/tgan-dev/tgan/runtime"
@@ -124,7 +123,12 @@ func sessionOptions(provider runtime.Provider) (*ort.SessionOptions, error) {
 		return nil, fmt.Errorf("cuda provider: create options: %w", err)
 	}
 	defer co.Destroy()
-	if err := runtime.GuardSignals(func() error { return co.Update(map[string]string{"device_id": strconv.Itoa(0)}) }); err != nil {
+	cudaOpts, err := runtime.CUDAProviderOptions(0)
+	if err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("cuda provider: %w", err)
+	}
+	if err := runtime.GuardSignals(func() error { return co.Update(cudaOpts) }); err != nil {
 		so.Destroy()
 		return nil, fmt.Errorf("cuda provider: %w", err)
 	}
