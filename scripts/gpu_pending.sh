@@ -6,8 +6,9 @@
 #             --provider cuda` runs: runtime/fuse.go rewrites the export at session creation)
 #             for presets s, xl, final-cifar at batch 1, 32, 256 in fp32 and fp16 (--fp16),
 #             with max|a-b|/max|b| against the CPU provider at batch 1 and 32; PyTorch eager
-#             (testdata/ref/bench_torch.py; fp32 also with TF32 allowed, as ORT's CUDA provider
-#             does by default) and torch.compile beside it; the standard
+#             (testdata/ref/bench_torch.py; fp32 also with TF32 allowed, which ORT's CUDA
+#             provider does by default but tgan's sessions turn off unless TGAN_CUDA_TF32=1)
+#             and torch.compile beside it; the standard
 #             (unfused, TGAN_ORT_FUSE=off) form of s and final-cifar at 32/256; the attention
 #             kernel each MultiHeadAttention node got (ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO=1)
 #             and an ONNX Runtime profile (provider and host time per op kind).
