@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # demo.sh: the main job end to end on a fresh Debian machine.
 #   1. setup (OpenBLAS, Fashion-MNIST from Debian, ONNX Runtime from npm)
-#   2. train the `tiny` preset on Fashion-MNIST with Gorgonia (CPU)
+#   2. train the `tiny` preset on Fashion-MNIST (Gorgonia graphs run by ONNX Runtime, CPU)
 #   3. export G and D to ONNX
 #   4. generate a sample grid with ONNX Runtime
-# Usage: scripts/demo.sh [STEPS] (default 1900 generator steps: about 20 min on 2 cores)
+# Usage: scripts/demo.sh [STEPS] (default 1900 generator steps: about 19 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 steps=${1:-1900}
