@@ -95,6 +95,10 @@ type Options struct {
 	// MultiHeadAttention and SkipLayerNormalization) instead of standard
 	// opset-17 operators.
 	Fused fused.Target
+	// Int8, with Fused CPU (implied when Fused is empty), also stores the
+	// weights of every Gemm as int8 (fused.Options.Int8Weights): faster on
+	// the CPU, no longer exact. Not with FP16.
+	Int8 bool
 }
 
 // File names written by Export.
@@ -134,9 +138,13 @@ func Export(src Source, outDir string, opts Options) ([]string, error) {
 	}
 	w := &fileWriter{}
 	w.mkdir(outDir)
-	gbytes := w.model(filepath.Join(outDir, GeneratorFile), gm, opts.Fused)
+	form := fused.Options{Target: opts.Fused, Int8Weights: opts.Int8}
+	if opts.Int8 && form.Target == "" {
+		form.Target = fused.CPU
+	}
+	gbytes := w.model(filepath.Join(outDir, GeneratorFile), gm, form)
 	if dm != nil {
-		w.model(filepath.Join(outDir, DiscriminatorFile), dm, opts.Fused)
+		w.model(filepath.Join(outDir, DiscriminatorFile), dm, form)
 	}
 	if opts.TritonRepo != "" {
 		dir := filepath.Join(opts.TritonRepo, TritonModel)
@@ -177,11 +185,11 @@ func (w *fileWriter) mkdir(dir string) {
 
 // model marshals m (in its fused form for target, when set), writes it to
 // path and returns the bytes.
-func (w *fileWriter) model(path string, m *onnx.Model, target fused.Target) []byte {
+func (w *fileWriter) model(path string, m *onnx.Model, form fused.Options) []byte {
 	if w.err != nil {
 		return nil
 	}
-	b, err := marshal(m, target)
+	b, err := marshal(m, form)
 	if err != nil {
 		w.err = errorf("%w", err)
 		return nil

@@ -15,14 +15,23 @@ import (
 
 // fusedTarget parses --fused; "" when it is not given.
 func fusedTarget(c *cli.Context) (fused.Target, error) {
-	if !c.IsSet("fused") {
-		return "", nil
+	var t fused.Target
+	if c.IsSet("fused") {
+		var err error
+		if t, err = fused.ParseTarget(c.String("fused")); err != nil {
+			return "", fmt.Errorf("export: --fused: %w", err)
+		}
 	}
-	t, err := fused.ParseTarget(c.String("fused"))
-	if err != nil {
-		return "", fmt.Errorf("export: --fused: %w", err)
+	if !c.Bool("int8") {
+		return t, nil
 	}
-	return t, nil
+	switch {
+	case t == fused.CUDA:
+		return "", errors.New("export: --int8 writes a CPU form (ONNX Runtime's DynamicQuantizeMatMul runs on the CPU provider): drop --fused cuda")
+	case c.Bool("fp16"):
+		return "", errors.New("export: --int8 quantizes float32 weights: drop --fp16")
+	}
+	return fused.CPU, nil
 }
 
 func isONNXFile(path string) bool {
@@ -39,7 +48,7 @@ func exportFusedFile(c *cli.Context, path string, target fused.Target) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	out, rep, err := fused.Bytes(data, fused.Options{Target: target})
+	out, rep, err := fused.Bytes(data, fused.Options{Target: target, Int8Weights: c.Bool("int8")})
 	switch {
 	case errors.Is(err, fused.ErrNotTgan):
 		return fmt.Errorf("export: %s: %v; --fused rewrites files written by 'tgan export'", path, err)

@@ -65,3 +65,47 @@ func TestExportFused(t *testing.T) {
 		t.Errorf("failed exports left %d files", len(left))
 	}
 }
+
+// TestExportInt8: --int8 writes the fused CPU form with int8 weights, from
+// a checkpoint and from a tgan .onnx file, marked in the metadata; with
+// --fused cuda or --fp16 it fails with one line, writing nothing.
+func TestExportInt8(t *testing.T) {
+	ck := filepath.Join(t.TempDir(), "ckpt.safetensors")
+	saveTiny(t, ck)
+	q, std, q2, empty := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	if out, err := runExportApp(t, "--onnx", q, "--int8", ck); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := runExportApp(t, "--onnx", std, ck); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := runExportApp(t, "--onnx", q2, "--int8", filepath.Join(std, exporter.GeneratorFile))
+	if err != nil || !strings.Contains(out, "Gemms with int8 weights") {
+		t.Fatalf("--int8 on generator.onnx: %v\n%s", err, out)
+	}
+	for _, f := range []string{filepath.Join(q, exporter.GeneratorFile), filepath.Join(q, exporter.DiscriminatorFile), filepath.Join(q2, exporter.GeneratorFile)} {
+		mp, err := onnx.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := onnx.Metadata(mp)
+		if md[fused.KeyFused] != "cpu" || md[fused.KeyInt8] == "" {
+			t.Errorf("%s: %s = %q, %s = %q", f, fused.KeyFused, md[fused.KeyFused], fused.KeyInt8, md[fused.KeyInt8])
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--onnx", empty, "--int8", "--fused", "cuda", ck}, "--int8 writes a CPU form"},
+		{[]string{"--onnx", empty, "--int8", "--fp16", ck}, "--int8 quantizes float32 weights: drop --fp16"},
+	} {
+		out, err := runExportApp(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error %v, want one line with %q\n%s", c.args, err, c.want, out)
+		}
+	}
+	if left, _ := os.ReadDir(empty); len(left) != 0 {
+		t.Errorf("failed exports left %d files", len(left))
+	}
+}

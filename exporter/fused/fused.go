@@ -104,6 +104,10 @@ type Options struct {
 	// PadHeads zero-pads head sizes to a multiple of 8. Default: on for
 	// CUDA (its fused attention kernels need it), off for CPU.
 	PadHeads Toggle
+	// Int8Weights stores the weights of every Gemm as int8 and runs it as
+	// DynamicQuantizeMatMul (see int8.go): faster on the CPU, no longer
+	// exact. CPU target and float32 files only; off by default.
+	Int8Weights bool
 }
 
 // Report says what Rewrite changed.
@@ -112,6 +116,7 @@ type Report struct {
 	Attention     int // MultiHeadAttention nodes
 	Padded        int // of which with heads zero-padded to a multiple of 8
 	SkipLayerNorm int // SkipLayerNormalization nodes
+	Int8          int // Gemms quantized to DynamicQuantizeMatMul (Options.Int8Weights)
 }
 
 func (r Report) String() string {
@@ -119,7 +124,11 @@ func (r Report) String() string {
 	if r.Padded > 0 {
 		s += fmt.Sprintf(" (%d with heads padded to a multiple of 8)", r.Padded)
 	}
-	return s + fmt.Sprintf(", %d SkipLayerNormalization", r.SkipLayerNorm)
+	s += fmt.Sprintf(", %d SkipLayerNormalization", r.SkipLayerNorm)
+	if r.Int8 > 0 {
+		s += fmt.Sprintf(", %d Gemms with int8 weights", r.Int8)
+	}
+	return s
 }
 
 // ErrNotTgan is returned (wrapped) for a file that tgan's exporter did not
@@ -151,6 +160,14 @@ func Rewrite(mp *onnx.ModelProto, opts Options) (Report, error) {
 		return rep, err
 	}
 	g := newGraph(mp.GetGraph())
+	if opts.Int8Weights {
+		if opts.Target != CPU {
+			return rep, fmt.Errorf("int8 weights are a CPU form (ONNX Runtime's DynamicQuantizeMatMul runs on the CPU provider), not %s", opts.Target)
+		}
+		if floatType(g.gp) != onnx.TensorProto_FLOAT {
+			return rep, errors.New("int8 weights quantize a float32 file; this one is float16")
+		}
+	}
 	matches := g.matchAttentions()
 	if len(matches) != blocks {
 		return rep, fmt.Errorf("graph has %d attention subgraphs of tgan's form, its tgan.config %d blocks",
@@ -172,6 +189,12 @@ func Rewrite(mp *onnx.ModelProto, opts Options) (Report, error) {
 	rep.Attention = len(matches)
 	if opts.SkipLayerNorm.or(opts.Target == CUDA) {
 		rep.SkipLayerNorm = g.fuseSkipLayerNorm()
+	}
+	if opts.Int8Weights {
+		rep.Int8 = g.quantizeGemms()
+		mp.MetadataProps = append(mp.MetadataProps, &onnx.StringStringEntryProto{
+			Key: proto.String(KeyInt8), Value: proto.String(int8Scheme),
+		})
 	}
 	if err := g.finish(); err != nil {
 		return rep, err

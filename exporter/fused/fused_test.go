@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/model"
@@ -389,4 +391,89 @@ func checkFull(t *testing.T, env *runtime.Env, label string, net network) {
 			}
 		}
 	}
+}
+
+// TestInt8Weights: the int8 CPU form quantizes every weight Gemm of the
+// CPU form (and nothing else), says so in its metadata, and stays close to
+// the standard file: a tolerance that a wrong scale, a transposed weight
+// or a dropped bias would break by far (they give errors of order 1).
+func TestInt8Weights(t *testing.T) {
+	t.Setenv(runtime.FuseEnv, "off")
+	env := openEnv(t)
+	for name, cfg := range configs(t) {
+		for _, net := range networks(t, cfg) {
+			std, err := net.model.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			label := name + "/" + net.name
+			plain, _, err := fused.Bytes(std, fused.Options{Target: fused.CPU})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, rep, err := fused.Bytes(std, fused.Options{Target: fused.CPU, Int8Weights: true})
+			if err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			if gemms := countOps(t, plain, "Gemm"); rep.Int8 != gemms || gemms == 0 || countOps(t, data, "Gemm") != 0 ||
+				countOps(t, data, "DynamicQuantizeMatMul") != gemms {
+				t.Errorf("%s: %v; the CPU form has %d Gemms", label, rep, gemms)
+			}
+			n := 3
+			for _, d := range net.input {
+				n *= int(d)
+			}
+			in := randn(n, 5)
+			shape := append([]int64{3}, net.input...)
+			want, _ := run(t, env, std, in, shape)
+			got, m := run(t, env, data, in, shape)
+			e := relErr(got, want)
+			if e > 0.05 {
+				t.Errorf("%s: int8 weights rel err %.3g > 0.05", label, e)
+			}
+			if v, _ := m.MetadataValue(fused.KeyInt8); v == "" {
+				t.Errorf("%s: no %s metadata", label, fused.KeyInt8)
+			}
+			t.Logf("%s: %v, rel err %.3g", label, rep, e)
+		}
+	}
+}
+
+// TestInt8Refusals: int8 weights are a float32 CPU form.
+func TestInt8Refusals(t *testing.T) {
+	cfg := configs(t)["v1_small"]
+	g := networks(t, cfg)[0]
+	std, err := g.model.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fused.Bytes(std, fused.Options{Target: fused.CUDA, Int8Weights: true}); err == nil || !strings.Contains(err.Error(), "CPU form") {
+		t.Errorf("cuda + int8: %v", err)
+	}
+	if err := exporter.Float16(g.model); err != nil {
+		t.Fatal(err)
+	}
+	half, err := g.model.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fused.Bytes(half, fused.Options{Int8Weights: true}); err == nil || !strings.Contains(err.Error(), "float32") {
+		t.Errorf("fp16 + int8: %v", err)
+	}
+}
+
+// countOps counts the nodes of type op in an encoded model.
+func countOps(t *testing.T, data []byte, op string) int {
+	t.Helper()
+	mp := &onnx.ModelProto{}
+	if err := proto.Unmarshal(data, mp); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, node := range mp.GetGraph().GetNode() {
+		if node.GetOpType() == op {
+			n++
+		}
+	}
+	return n
 }
