@@ -27,6 +27,10 @@
 // weights (exact; the scale stays 1/sqrt of the real head size). The
 // per-target defaults are in Options; BENCHMARKS.md has the CPU
 // measurements behind them (the CUDA form is not yet measured).
+//
+// Options.Int8Weights (tgan export --int8) adds an inexact CPU form: the
+// weights of every Gemm stored as int8 and run by DynamicQuantizeMatMul
+// (int8.go). It is never chosen by the runtime on its own.
 package fused
 
 import (
