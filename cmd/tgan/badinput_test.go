@@ -56,6 +56,8 @@ func TestBadInputFromOutside(t *testing.T) {
 		{"images of another size", []string{"score", "--images", "../../testdata/golden/final_mid/images.npy", ckpt}, "images.npy"},
 		{"unknown preset", []string{"bench", "--preset", "huge"}, "unknown preset"},
 		{"cuda without a GPU", []string{"bench", "--preset", "tiny", "--provider", "cuda", "--batches", "1"}, "cuda"},
+		{"bench fp16 and int8", []string{"bench", "--preset", "tiny", "--fp16", "--int8"}, "--fp16 and --int8: choose one"},
+		{"bench int8 of a model", []string{"bench", "--int8", ckpt}, "--int8 applies to --preset only"},
 		{"eval without a network", []string{"eval"}, "inception"},
 		{"serve without a model", []string{"serve"}, "MODEL"},
 		{"random npy as latents", []string{"infer", "--z", d.npy, ckpt}, "random.npy"},

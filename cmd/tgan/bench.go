@@ -27,7 +27,8 @@ func benchCommand() *cli.Command {
 temporary folder first), so a machine without the project can measure a
 full-size model from the binary alone. --compare-cpu also runs the same
 input on the CPU provider and prints max|a-b|/max|b|. --fp16 (preset only)
-exports the preset in float16; --compare-cpu then compares it with the
+exports the preset in float16, --int8 (preset only) with int8 weights
+(tgan export --int8, CPU); --compare-cpu then compares it with the
 float32 export of the same weights on the CPU provider.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "preset", Value: "s", Usage: "architecture when no MODEL is given"},
@@ -37,6 +38,7 @@ float32 export of the same weights on the CPU provider.`,
 			&cli.BoolFlag{Name: "compare-cpu", Usage: "check the output against the CPU provider"},
 			&cli.StringFlag{Name: "json", Usage: "append results as JSON lines to this file"},
 			&cli.BoolFlag{Name: "fp16", Usage: "export the preset in float16 (--backend onnx, no MODEL)"},
+			&cli.BoolFlag{Name: "int8", Usage: "export the preset with int8 weights, as tgan export --int8 (--backend onnx, no MODEL)"},
 		}, runtimeFlags()...),
 		Action: runBench,
 	}
@@ -52,7 +54,8 @@ type benchResult struct {
 	RelErr   float64 `json:"rel_err_vs_cpu,omitempty"`
 	// Threads is the intra-op (ONNX Runtime) or OpenBLAS thread count.
 	Threads int `json:"threads"`
-	// Precision is "fp16" for a --fp16 preset export, empty otherwise.
+	// Precision is "fp16" or "int8" for a --fp16 or --int8 preset export,
+	// empty otherwise.
 	Precision string `json:"precision,omitempty"`
 }
 
@@ -96,9 +99,9 @@ func runBench(c *cli.Context) error {
 		if p := c.String("preset"); c.NArg() == 0 {
 			r.Model = "preset " + p
 		}
-		if c.Bool("fp16") {
-			r.Model += " fp16"
-			r.Precision = exporter.PrecisionFP16
+		if p := benchPrecision(c); p != "" {
+			r.Model += " " + p
+			r.Precision = p
 		}
 		fmt.Printf("%-28s %-28s batch %4d  %9.4f s/batch  %9.1f img/s", r.Model, r.Backend, b, r.Seconds, r.ImagesPS)
 		if ref != nil {
@@ -141,10 +144,13 @@ func benchOne(m, ref engine.Model, batch, iters int) (benchResult, error) {
 // refPath is the model --compare-cpu runs on the CPU provider: the same
 // file, or for --fp16 the float32 export of the same weights.
 func benchModelPath(c *cli.Context) (path, refPath string, cleanup func(), err error) {
-	fp16 := c.Bool("fp16")
+	precision := benchPrecision(c)
+	if c.Bool("fp16") && c.Bool("int8") {
+		return "", "", nil, fmt.Errorf("--fp16 and --int8: choose one")
+	}
 	if c.NArg() == 1 {
-		if fp16 {
-			return "", "", nil, fmt.Errorf("--fp16 applies to --preset only: export MODEL with 'tgan export --fp16' and bench that file")
+		if precision != "" {
+			return "", "", nil, fmt.Errorf("--%s applies to --preset only: export MODEL with 'tgan export --%s' and bench that file", precision, precision)
 		}
 		path, err := resolveCheckpoint(c.Args().First())
 		return path, path, func() {}, err
@@ -153,8 +159,8 @@ func benchModelPath(c *cli.Context) (path, refPath string, cleanup func(), err e
 	if err != nil {
 		return "", "", nil, err
 	}
-	if fp16 && c.String("backend") != "onnx" {
-		return "", "", nil, fmt.Errorf("--fp16 needs --backend onnx")
+	if precision != "" && c.String("backend") != "onnx" {
+		return "", "", nil, fmt.Errorf("--%s needs --backend onnx", precision)
 	}
 	dir, err := os.MkdirTemp("", "tgan-bench-")
 	if err != nil {
@@ -170,15 +176,27 @@ func benchModelPath(c *cli.Context) (path, refPath string, cleanup func(), err e
 	case "onnx":
 		src := exporter.Source{Config: cfg, Gen: ck.Gen, FromGen: true}
 		path := dir + "/" + exporter.GeneratorFile
-		if _, err := exporter.Export(src, dir, exporter.Options{Version: version}); err != nil || !fp16 {
+		if _, err := exporter.Export(src, dir, exporter.Options{Version: version}); err != nil || precision == "" {
 			return path, path, cleanup, err
 		}
-		dir16 := dir + "/fp16"
-		_, err := exporter.Export(src, dir16, exporter.Options{Version: version, FP16: true})
-		return dir16 + "/" + exporter.GeneratorFile, path, cleanup, err
+		variant := dir + "/" + precision
+		_, err := exporter.Export(src, variant, exporter.Options{Version: version, FP16: c.Bool("fp16"), Int8: c.Bool("int8")})
+		return variant + "/" + exporter.GeneratorFile, path, cleanup, err
 	}
 	cleanup()
 	return "", "", nil, fmt.Errorf("--backend %q: want onnx or gorgonia", c.String("backend"))
+}
+
+// benchPrecision names the --fp16 or --int8 variant of a preset export
+// ("" for float32).
+func benchPrecision(c *cli.Context) string {
+	switch {
+	case c.Bool("fp16"):
+		return exporter.PrecisionFP16
+	case c.Bool("int8"):
+		return "int8"
+	}
+	return ""
 }
 
 func parseInts(s string) ([]int, error) {

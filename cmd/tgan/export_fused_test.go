@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/urfave/cli/v2"
 )
 
 // TestExportFused: --fused writes fused files from a checkpoint and from a
@@ -107,5 +110,29 @@ func TestExportInt8(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(empty); len(left) != 0 {
 		t.Errorf("failed exports left %d files", len(left))
+	}
+}
+
+// TestBenchInt8: bench --int8 times the int8 export of a preset and, with
+// --compare-cpu, reports its distance to the float32 export of the same
+// weights: small, but not zero (it is not exact).
+func TestBenchInt8(t *testing.T) {
+	js := filepath.Join(t.TempDir(), "bench.jsonl")
+	var out bytes.Buffer
+	app := &cli.App{Name: "tgan", Writer: &out, ErrWriter: &out, Commands: []*cli.Command{benchCommand()},
+		ExitErrHandler: func(*cli.Context, error) {}}
+	if err := app.Run([]string{"tgan", "bench", "--preset", "tiny", "--int8", "--batches", "2", "--iters", "1", "--compare-cpu", "--json", js}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	data, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r benchResult
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("%v: %s", err, data)
+	}
+	if r.Precision != "int8" || r.Model != "preset tiny int8" || !(r.RelErr > 0 && r.RelErr < 0.05) {
+		t.Errorf("bench --int8: %+v", r)
 	}
 }
