@@ -99,5 +99,18 @@ func runExport(c *cli.Context) error {
 	for _, f := range files {
 		fmt.Fprintln(c.App.Writer, "wrote", f)
 	}
-	return err
+	if err != nil || !c.Bool("int8") {
+		return err
+	}
+	floatGen, cleanup, err := floatGeneratorFor(func(dir string) error {
+		_, err := exporter.Export(exporter.Source{Config: src.Config, Gen: src.Gen, FromGen: true}, dir, exporter.Options{Version: version})
+		return err
+	})
+	if err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "int8 check skipped: %v\n", oneLine(err))
+		return nil
+	}
+	defer cleanup()
+	reportInt8Error(c.App.Writer, floatGen, filepath.Join(c.String("onnx"), exporter.GeneratorFile))
+	return nil
 }

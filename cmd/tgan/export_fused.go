@@ -67,6 +67,9 @@ func exportFusedFile(c *cli.Context, path string, target fused.Target) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %s (%v)\n", dest, rep)
+	if c.Bool("int8") {
+		reportInt8Error(c.App.Writer, path, dest)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/runtime"
 	"github.com/urfave/cli/v2"
 )
 
@@ -76,16 +78,19 @@ func TestExportInt8(t *testing.T) {
 	ck := filepath.Join(t.TempDir(), "ckpt.safetensors")
 	saveTiny(t, ck)
 	q, std, q2, empty := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
-	if out, err := runExportApp(t, "--onnx", q, "--int8", ck); err != nil {
+	out, err := runExportApp(t, "--onnx", q, "--int8", ck)
+	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	checkInt8Report(t, out)
 	if out, err := runExportApp(t, "--onnx", std, ck); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	out, err := runExportApp(t, "--onnx", q2, "--int8", filepath.Join(std, exporter.GeneratorFile))
+	out, err = runExportApp(t, "--onnx", q2, "--int8", filepath.Join(std, exporter.GeneratorFile))
 	if err != nil || !strings.Contains(out, "Gemms with int8 weights") {
 		t.Fatalf("--int8 on generator.onnx: %v\n%s", err, out)
 	}
+	checkInt8Report(t, out)
 	for _, f := range []string{filepath.Join(q, exporter.GeneratorFile), filepath.Join(q, exporter.DiscriminatorFile), filepath.Join(q2, exporter.GeneratorFile)} {
 		mp, err := onnx.ReadFile(f)
 		if err != nil {
@@ -134,5 +139,30 @@ func TestBenchInt8(t *testing.T) {
 	}
 	if r.Precision != "int8" || r.Model != "preset tiny int8" || !(r.RelErr > 0 && r.RelErr < 0.05) {
 		t.Errorf("bench --int8: %+v", r)
+	}
+}
+
+// checkInt8Report: an --int8 export prints how far the int8 generator is
+// from the float32 one (or, without ONNX Runtime, why it did not check).
+func checkInt8Report(t *testing.T, out string) {
+	t.Helper()
+	if _, err := runtime.FindLibrary("", false); err != nil {
+		if !strings.Contains(out, "int8 check skipped") {
+			t.Errorf("no ONNX Runtime and no skip note:\n%s", out)
+		}
+		return
+	}
+	var rel, levels float64
+	i := strings.Index(out, "int8 check (8 samples")
+	if i < 0 {
+		t.Fatalf("no int8 check line:\n%s", out)
+	}
+	line := out[i:]
+	if _, err := fmt.Sscanf(line[strings.Index(line, "max|int8-float32|/max|float32| "):],
+		"max|int8-float32|/max|float32| %g, mean %g", &rel, &levels); err != nil {
+		t.Fatalf("int8 check line %q: %v", line, err)
+	}
+	if !(rel > 0 && rel < 0.05) || !(levels >= 0 && levels < 5) {
+		t.Errorf("int8 check: rel %g, %g levels: %s", rel, levels, line)
 	}
 }
