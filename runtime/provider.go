@@ -1,12 +1,15 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/tgan-dev/tgan/exporter/fused"
 )
 
 // newSession creates the ONNX Runtime session for path on the Env's provider.
@@ -195,5 +198,24 @@ func (e *Env) cudaSession(path string, in, out []string) (*ort.DynamicAdvancedSe
 	if err != nil {
 		return nil, fmt.Errorf("cuda provider: create session: %w", err)
 	}
+	if err := refuseInt8(s); err != nil {
+		s.Destroy()
+		return nil, err
+	}
 	return s, nil
+}
+
+// refuseInt8 fails for a file with int8 weights (tgan export --int8): the
+// CUDA provider has no DynamicQuantizeMatMul kernel, so ONNX Runtime would
+// quietly run those nodes on the CPU, with copies between them, which a
+// CUDA session must never do. (--provider auto then uses the CPU.)
+func refuseInt8(s *ort.DynamicAdvancedSession) error {
+	meta, err := readMetadata(s)
+	if err != nil {
+		return err
+	}
+	if _, ok := meta[fused.KeyInt8]; ok {
+		return errors.New("cuda provider: this file has int8 weights (tgan export --int8), a CPU form: run it with --provider cpu, or export the float32 file for CUDA")
+	}
+	return nil
 }
