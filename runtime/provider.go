@@ -206,7 +206,9 @@ func (e *Env) cudaSession(path string, in, out []string) (*ort.DynamicAdvancedSe
 }
 
 // refuseInt8 fails for a file with int8 weights (tgan export --int8): the
-// CUDA provider has no DynamicQuantizeMatMul kernel, so ONNX Runtime would
+// CUDA provider has no DynamicQuantizeMatMul kernel (it is not in ONNX
+// Runtime's published CUDA kernel table, docs/OperatorKernels.md), so ONNX
+// Runtime would
 // quietly run those nodes on the CPU, with copies between them, which a
 // CUDA session must never do. (--provider auto then uses the CPU.)
 func refuseInt8(s *ort.DynamicAdvancedSession) error {
