@@ -1,8 +1,10 @@
 package trainer
 
 import (
+	"maps"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/tgan-dev/tgan/gmodel"
@@ -30,7 +32,8 @@ func checkPenalty(t *testing.T, cfg *model.Config) {
 	const batch = 2
 	rng := rand.New(rand.NewSource(4))
 	w := model.InitWeights(cfg.DParams(), rng)
-	for _, tt := range w {
+	for _, name := range slices.Sorted(maps.Keys(w)) { // a fixed order: the same weights every run
+		tt := w[name]
 		for i := range tt.F32 {
 			tt.F32[i] += float32(0.2 * rng.NormFloat64())
 		}
