@@ -20,6 +20,10 @@ For a small v1 and a small final config that the official code can express, it
   6. round-trips a bare EMA generator state_dict (torch.save -> tgan import ->
      tgan export --pth), which loads with weights_only=True even on 1.13.
 
+Without a Go toolchain (for example on a GPU machine with PyTorch 2.x), --no-go
+skips the replay of step 4 (the optimizer dicts are still loaded, and step 5
+saves them back unstepped).
+
 Usage (from the repository root, Debian python3-torch):
     go build -o /tmp/tgan ./cmd/tgan
     /usr/bin/python3 testdata/ref/check_export_pth.py --tgan /tmp/tgan --work /tmp/pthcheck
@@ -158,7 +162,72 @@ def check_case(name, cfg, args):
     print("%s: EMA G vs tgan infer --raw max |diff| %.3g; D vs tgan score --raw %.3g" % (name, g_err, d_err))
     assert g_err < 1e-4 and d_err < 1e-4
 
-    # 4. Adam: load the optimizer dicts and replay tgan's next step
+    # 4. Adam: load the optimizer dicts and replay tgan's next step (the Go helper
+    # computes it; --no-go, where there is no Go toolchain, only loads the dicts)
+    if args.no_go:
+        opts = {}
+        for net, model, sd_key in [("gen", G, "gen_optimizer"), ("dis", D, "dis_optimizer")]:
+            opts[net] = torch.optim.Adam(model.parameters(), lr=1.0)
+            opts[net].load_state_dict(ck[sd_key])
+        print("%s: both optimizer dicts load into torch.optim.Adam (step replay skipped: --no-go)" % name)
+    else:
+        opts = replay_adam(name, ck, G, D, work, ckpt, args)
+
+    # 5. back: save the stepped state as the official script does (torch.save), import
+    # it into the run with `tgan import --run` and resume training from it (needs the
+    # step of 4: an unstepped state adds no G step to the run)
+    if not args.no_go:
+        import_back(name, ck, G, D, opts, prefixed, work, run_dir, args)
+    else:
+        print("%s: import of a torch.save'd stepped state skipped (--no-go)" % name)
+
+    # 6. a bare generator: torch.save'd EMA state_dict -> tgan import -> export --pth,
+    # which holds no floats, so even PyTorch 1.13 loads it with weights_only=True
+    bare_in, bare_ck, bare_out = (os.path.join(work, n) for n in ("bare_in.pth", "bare.safetensors", "bare.pth"))
+    torch.save(G_avg.state_dict(), bare_in)
+    run(args.tgan, "import", "--out", bare_ck, bare_in)
+    run(args.tgan, "export", "--pth", bare_out, "--module-prefix=false", bare_ck)
+    sd = torch.load(bare_out, weights_only=True)
+    G_bare, _ = transgan_ref.build(cfg)
+    G_bare.load_state_dict(sd, strict=True)
+    same = all(torch.equal(a, b) for a, b in zip(G_bare.state_dict().values(), G_avg.state_dict().values()))
+    print("%s: bare G state_dict loads with weights_only=True, strict, equal: %s" % (name, same))
+    assert same
+
+
+def import_back(name, ck, G, D, opts, prefixed, work, run_dir, args):
+    """Step 5: torch.save the stepped state, tgan import --run it, resume."""
+    pre = "module." if prefixed else ""
+    back = {
+        "epoch": ck["epoch"] + 1, "gen_model": ck["gen_model"], "dis_model": ck["dis_model"],
+        "gen_state_dict": {pre + k: v for k, v in G.state_dict().items()},
+        "dis_state_dict": {pre + k: v for k, v in D.state_dict().items()},
+        "avg_gen_state_dict": ck["avg_gen_state_dict"],
+        "gen_optimizer": opts["gen"].state_dict(), "dis_optimizer": opts["dis"].state_dict(),
+        "best_fid": ck["best_fid"], "path_helper": ck["path_helper"], "fixed_z": ck["fixed_z"],
+    }
+    back_path = os.path.join(work, "official_back.pth")
+    torch.save(back, back_path)
+    run(args.tgan, "import", "--run", run_dir, back_path)
+    latest = os.path.join(run_dir, open(os.path.join(run_dir, "latest")).read().strip())
+    tensors = read_safetensors(latest)
+    worst = 0.0
+    for net, model in [("gen", G), ("dis", D)]:
+        for n, p in model.named_parameters():
+            if ("opt.%s.m.%s" % (net, n)) not in tensors:
+                continue
+            st = opts[net].state[p]
+            worst = max(worst, float(np.abs(tensors["opt.%s.m.%s" % (net, n)] - st["exp_avg"].numpy()).max()),
+                        float(np.abs(tensors["opt.%s.v.%s" % (net, n)] - st["exp_avg_sq"].numpy()).max()),
+                        float(np.abs(tensors["gen." + n if net == "gen" else "dis." + n] - p.detach().numpy()).max()))
+    print("%s: torch.save'd official state imported into the run: weights and moments max |diff| %g" % (name, worst))
+    assert worst == 0.0
+    steps = int(os.path.basename(latest).split("-")[1].split(".")[0])
+    run(args.tgan, "train", "--resume", run_dir, "--steps", str(steps + 1))
+
+
+def replay_adam(name, ck, G, D, work, ckpt, args):
+    """Step 4: Adam from the exported dicts takes tgan's next step."""
     env = dict(os.environ, TGAN_ADAM_REF="%s:%s" % (ckpt, work))
     run("go", "test", "./internal/pth", "-run", "TestAdamStepForReference", "-count=1", cwd=args.repo, env=env)
     opts = {}
@@ -197,49 +266,7 @@ def check_case(name, cfg, args):
             name, net, group["lr"], group["betas"], group["eps"], sorted(steps), worst))
         assert worst["params_ok"] and worst["m"] < 1e-5 and worst["v"] < 1e-5, worst
         opts[net] = opt
-
-    # 5. back: save the stepped state as the official script does (torch.save), import
-    # it into the run with `tgan import --run` and resume training from it
-    pre = "module." if prefixed else ""
-    back = {
-        "epoch": ck["epoch"] + 1, "gen_model": ck["gen_model"], "dis_model": ck["dis_model"],
-        "gen_state_dict": {pre + k: v for k, v in G.state_dict().items()},
-        "dis_state_dict": {pre + k: v for k, v in D.state_dict().items()},
-        "avg_gen_state_dict": ck["avg_gen_state_dict"],
-        "gen_optimizer": opts["gen"].state_dict(), "dis_optimizer": opts["dis"].state_dict(),
-        "best_fid": ck["best_fid"], "path_helper": ck["path_helper"], "fixed_z": ck["fixed_z"],
-    }
-    back_path = os.path.join(work, "official_back.pth")
-    torch.save(back, back_path)
-    run(args.tgan, "import", "--run", run_dir, back_path)
-    latest = os.path.join(run_dir, open(os.path.join(run_dir, "latest")).read().strip())
-    tensors = read_safetensors(latest)
-    worst = 0.0
-    for net, model in [("gen", G), ("dis", D)]:
-        for n, p in model.named_parameters():
-            if ("opt.%s.m.%s" % (net, n)) not in tensors:
-                continue
-            st = opts[net].state[p]
-            worst = max(worst, float(np.abs(tensors["opt.%s.m.%s" % (net, n)] - st["exp_avg"].numpy()).max()),
-                        float(np.abs(tensors["opt.%s.v.%s" % (net, n)] - st["exp_avg_sq"].numpy()).max()),
-                        float(np.abs(tensors["gen." + n if net == "gen" else "dis." + n] - p.detach().numpy()).max()))
-    print("%s: torch.save'd official state imported into the run: weights and moments max |diff| %g" % (name, worst))
-    assert worst == 0.0
-    steps = int(os.path.basename(latest).split("-")[1].split(".")[0])
-    run(args.tgan, "train", "--resume", run_dir, "--steps", str(steps + 1))
-
-    # 6. a bare generator: torch.save'd EMA state_dict -> tgan import -> export --pth,
-    # which holds no floats, so even PyTorch 1.13 loads it with weights_only=True
-    bare_in, bare_ck, bare_out = (os.path.join(work, n) for n in ("bare_in.pth", "bare.safetensors", "bare.pth"))
-    torch.save(G_avg.state_dict(), bare_in)
-    run(args.tgan, "import", "--out", bare_ck, bare_in)
-    run(args.tgan, "export", "--pth", bare_out, "--module-prefix=false", bare_ck)
-    sd = torch.load(bare_out, weights_only=True)
-    G_bare, _ = transgan_ref.build(cfg)
-    G_bare.load_state_dict(sd, strict=True)
-    same = all(torch.equal(a, b) for a, b in zip(G_bare.state_dict().values(), G_avg.state_dict().values()))
-    print("%s: bare G state_dict loads with weights_only=True, strict, equal: %s" % (name, same))
-    assert same
+    return opts
 
 
 def read_safetensors(path):
@@ -265,6 +292,8 @@ def main():
     ap.add_argument("--work", default="/tmp/pthcheck")
     ap.add_argument("--data", default=CIFAR, help="CIFAR-10 data_batch_1.bin")
     ap.add_argument("--repo", default=REPO, help="tgan source tree (runs go test there)")
+    ap.add_argument("--no-go", action="store_true",
+                    help="no Go toolchain here: load the optimizer dicts but skip the Adam step replay")
     args = ap.parse_args()
     torch.manual_seed(0)
     for name, cfg in CASES.items():
