@@ -19,6 +19,8 @@
 #             against testdata/ref/bench_train_torch.py on the same GPU; a short CUDA CIFAR-10
 #             run (cifar16.yaml, --minutes from the time left, 1-3) whose losses and sample
 #             grids must move.
+#   issue 13  testdata/ref/check_export_pth.py --no-go with the machine's PyTorch (2.x):
+#             strict loads of `tgan export --pth`, weights_only, the bare G round trip.
 #
 # Prepare here (no GPU needed; under a minute once ONNX Runtime's CUDA build is downloaded):
 #   bash scripts/gpu_prepare_pending.sh
@@ -287,6 +289,12 @@ compare() { # compare LABEL BATCH ARGS...
 }
 compare v1-cifar16 "$CMP_V1_BATCH" --config "$CIFAR16"
 compare final16 "$CMP_FINAL_BATCH" --config scripts/gpu/final16.yaml
+
+# 7b. Issue 13's leftover: `tgan export --pth` and the way back with this machine's PyTorch
+#     (2.x on the GPU machine, where only 1.13 was tried before; CPU only; no Go toolchain
+#     here, so --no-go skips the replay of tgan's Adam step).
+step "pth round trip with torch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null)" 150 \
+	$PY testdata/ref/check_export_pth.py --tgan "$B" --work "$TMP/pthcheck" --data "$DATA" --no-go
 
 # 8. Issue 10: a short CIFAR-10 run on $PROV (official recipe: n_critic 5, G batch 2x D's),
 #    as long as the deadline allows, 1 to 3 minutes (12 s in a dry run); not started after
