@@ -35,10 +35,11 @@ its fused form to OUTDIR under the same name.
 --int8 writes the fused CPU form with the weights of every linear layer
 stored as int8 (one scale per output channel) and run by ONNX Runtime's
 DynamicQuantizeMatMul, which quantizes the activations to uint8 as it
-runs: 1.3-2x the float32 throughput on a CPU, at a measured cost in
+runs: 1.4-2.1x the float32 throughput on a CPU, at a measured cost in
 accuracy (outputs within a few percent; see BENCHMARKS.md for the Frechet
-distance). It is not exact: keep the float32 files for parity checks.
-CPU provider only, float32 only (not with --fp16 or --fused cuda).`,
+distance). The export prints the distance to float32 on 8 samples. It is
+not exact: keep the float32 files for parity checks. CPU provider only,
+float32 only (not with --fp16, --fused cuda or --triton).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "onnx", Usage: "output `DIR` for generator.onnx and discriminator.onnx"},
 			&cli.StringFlag{Name: "pth", Usage: "write the official TransGAN training checkpoint (PyTorch zip) to `OUT.pth` instead of ONNX"},

@@ -30,6 +30,8 @@ func fusedTarget(c *cli.Context) (fused.Target, error) {
 		return "", errors.New("export: --int8 writes a CPU form (ONNX Runtime's DynamicQuantizeMatMul runs on the CPU provider): drop --fused cuda")
 	case c.Bool("fp16"):
 		return "", errors.New("export: --int8 quantizes float32 weights: drop --fp16")
+	case c.String("triton") != "":
+		return "", errors.New("export: --int8 writes a CPU form, and Triton runs models on its GPUs where it has any: drop --triton (export the float32 generator for Triton)")
 	}
 	return fused.CPU, nil
 }

@@ -107,6 +107,7 @@ func TestExportInt8(t *testing.T) {
 	}{
 		{[]string{"--onnx", empty, "--int8", "--fused", "cuda", ck}, "--int8 writes a CPU form"},
 		{[]string{"--onnx", empty, "--int8", "--fp16", ck}, "--int8 quantizes float32 weights: drop --fp16"},
+		{[]string{"--onnx", empty, "--int8", "--triton", filepath.Join(empty, "repo"), ck}, "drop --triton"},
 	} {
 		out, err := runExportApp(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
