@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Superseded by scripts/gpu_pending.sh, which assembles ONNX Runtime's CUDA build itself: this
+# script sources .gpu/part-bin/assemble.sh from an older preparation (not in the repository),
+# and is kept as the record of the 2026-11-26 device run in BENCHMARKS.md.
 # gpu_bench.sh: the prepared device command for issue 7's fp16 export: ONNX Runtime
 # CUDA throughput of the fp32 and the --fp16 export of presets s and final-cifar, the
 # fp16 output's error against the fp32 export on the CPU provider, a PyTorch fp16
