@@ -103,12 +103,9 @@ func runExport(c *cli.Context) error {
 	if err != nil || !c.Bool("int8") {
 		return err
 	}
-	floatGen, cleanup, err := floatGeneratorFor(func(dir string) error {
-		_, err := exporter.Export(exporter.Source{Config: src.Config, Gen: src.Gen, FromGen: true}, dir, exporter.Options{Version: version})
-		return err
-	})
+	floatGen, cleanup, err := floatGenerator(src)
 	if err != nil {
-		fmt.Fprintf(c.App.ErrWriter, "int8 check skipped: %v\n", oneLine(err))
+		fmt.Fprintf(c.App.Writer, "int8 check skipped: %v\n", oneLine(err))
 		return nil
 	}
 	defer cleanup()

@@ -6,9 +6,11 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/internal/engine"
+	"github.com/tgan-dev/tgan/internal/imageio"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -65,38 +67,32 @@ func runLatents(env *runtime.Env, path string) ([]float32, error) {
 	return out, err
 }
 
-// int8Distance returns max|got-want|/max|want| and the mean absolute
-// difference of the two images in 8-bit levels (x*127.5+127.5, clamped
-// and truncated as tgan infer converts them).
+// int8Distance returns max|got-want|/max|want| (maxRelErr, as tgan bench
+// --compare-cpu reports it) and the mean absolute difference of the two
+// images in 8-bit levels, converted as tgan infer writes them.
 func int8Distance(got, want []float32) (rel, levels float64) {
-	var maxErr, maxRef, sum float64
-	for i := range want {
-		maxErr = math.Max(maxErr, math.Abs(float64(got[i]-want[i])))
-		maxRef = math.Max(maxRef, math.Abs(float64(want[i])))
-		sum += math.Abs(float64(pixelLevel(got[i]) - pixelLevel(want[i])))
-	}
-	if maxRef == 0 || len(want) == 0 {
+	if len(want) == 0 {
 		return math.Inf(1), 0
 	}
-	return maxErr / maxRef, sum / float64(len(want))
+	var sum float64
+	for i := range want {
+		sum += math.Abs(float64(imageio.ToUint8(got[i])) - float64(imageio.ToUint8(want[i])))
+	}
+	return maxRelErr(got, want), sum / float64(len(want))
 }
 
-func pixelLevel(x float32) int {
-	return int(math.Max(0, math.Min(255, float64(x)*127.5+127.5)))
-}
-
-// floatGeneratorFor returns a float32 generator file to compare an int8
-// export with: for a checkpoint export, the standard export of the same
-// weights written to a temporary folder (removed by cleanup).
-func floatGeneratorFor(export func(dir string) error) (path string, cleanup func(), err error) {
+// floatGenerator writes the standard float32 export of src's generator to
+// a temporary folder, to compare an int8 export with; cleanup removes it.
+func floatGenerator(src exporter.Source) (path string, cleanup func(), err error) {
 	dir, err := os.MkdirTemp("", "tgan-int8-check-")
 	if err != nil {
 		return "", func() {}, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
-	if err := export(dir); err != nil {
+	src.Dis = nil
+	if _, err := exporter.Export(src, dir, exporter.Options{Version: version}); err != nil {
 		cleanup()
 		return "", func() {}, err
 	}
-	return dir + "/generator.onnx", cleanup, nil
+	return filepath.Join(dir, exporter.GeneratorFile), cleanup, nil
 }
