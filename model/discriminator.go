@@ -16,6 +16,12 @@ const (
 	DRGB2B  = "fRGB_2.bias"
 	DPos1   = "pos_embed_1"
 	DPos2   = "pos_embed_2"
+	DRGB3W  = "fRGB_3.weight" // celeba256, scale3
+	DRGB3B  = "fRGB_3.bias"
+	DPos3   = "pos_embed_3"
+	// DFilterBankName is Celeba256_dis's buffer of the "filter"
+	// augmentation's four wavelet bands, [4, 43].
+	DFilterBankName = "Hz_fbank"
 )
 
 // DNormW and DNormB name the final LayerNorm before the head.
@@ -25,7 +31,7 @@ func (c *Config) DNormW() string { return c.dNorm("weight") }
 func (c *Config) DNormB() string { return c.dNorm("bias") }
 
 func (c *Config) dNorm(w string) string {
-	if c.DKind == DScale2 {
+	if c.DKind != DViT {
 		return "norm.norm." + w
 	}
 	return "norm." + w
@@ -34,13 +40,18 @@ func (c *Config) dNorm(w string) string {
 func (c *Config) dBlock(prefix string, dim, window int) Block {
 	return Block{
 		Prefix: prefix, Dim: dim, Heads: c.DHeads, Hidden: dim * c.MLPRatio, Window: window,
-		Noise: c.DKind == DScale2, NormLevel: c.DKind == DScale2,
+		Noise: c.DKind == DScale2 && !c.DNoNoise, NormLevel: c.DKind != DViT,
+		PixelNorm: c.DNorm == PixelNorm,
 	}
 }
 
 // DBlocks returns the discriminator blocks in execution order, grouped:
 // v1: one group; final: blocks_1, blocks_2, last_block.
 func (c *Config) DBlocks() [][]Block {
+	switch c.DKind {
+	case DCeleba256, DScale3:
+		return c.dBlocks3()
+	}
 	if c.DKind == DViT {
 		g := make([]Block, c.DDepth)
 		for i := range g {
@@ -64,14 +75,17 @@ func (c *Config) DBlocks() [][]Block {
 func (c *Config) DParams() []Param {
 	var ps []Param
 	p := c.DPatch
-	if c.DKind == DViT {
+	switch {
+	case c.DKind == DCeleba256 || c.DKind == DScale3:
+		ps = c.dStemParams3()
+	case c.DKind == DViT:
 		ps = []Param{
 			{Name: DCls, Shape: []int{1, 1, c.DDim}},
 			{Name: DPos, Shape: []int{1, c.DTokens() + 1, c.DDim}},
 			{Name: DPatchW, Shape: []int{c.DDim, 3, p, p}},
 			{Name: DPatchB, Shape: []int{c.DDim}},
 		}
-	} else {
+	default:
 		s2 := c.DScale2Side()
 		ps = []Param{
 			{Name: DRGB1W, Shape: []int{c.DScale1Dim(), 3, p, p}},
@@ -88,7 +102,12 @@ func (c *Config) DParams() []Param {
 			ps = append(ps, b.Params()...)
 		}
 	}
-	return append(ps,
-		Param{Name: c.DNormW(), Shape: []int{c.DDim}}, Param{Name: c.DNormB(), Shape: []int{c.DDim}},
-		Param{Name: DHeadW, Shape: []int{1, c.DDim}}, Param{Name: DHeadB, Shape: []int{1}})
+	if c.DNorm != PixelNorm {
+		ps = append(ps, Param{Name: c.DNormW(), Shape: []int{c.DDim}}, Param{Name: c.DNormB(), Shape: []int{c.DDim}})
+	}
+	ps = append(ps, Param{Name: DHeadW, Shape: []int{1, c.DDim}}, Param{Name: DHeadB, Shape: []int{1}})
+	if c.DFilterBank {
+		ps = append(ps, Param{Name: DFilterBankName, Shape: []int{4, 43}, Buffer: true})
+	}
+	return ps
 }

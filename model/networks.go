@@ -9,6 +9,8 @@ func (c *Config) GBlocks() [][]Block {
 		for i := 0; i < depth; i++ {
 			b := Block{Dim: c.StageDim(s), Heads: c.GHeads, Hidden: c.StageDim(s) * c.MLPRatio}
 			switch {
+			case c.BicubicStages() > 0: // the 256 generators name stages blocks_1..blocks_6
+				b.Prefix = fmt.Sprintf("blocks_%d.block.%d.", s+1, i)
 			case c.Version == V1 && s == 0:
 				b.Prefix = fmt.Sprintf("blocks.%d.", i)
 			case c.Version == V1:
@@ -19,8 +21,19 @@ func (c *Config) GBlocks() [][]Block {
 				b.Prefix = fmt.Sprintf("upsample_blocks.%d.block.%d.", s-1, i)
 			}
 			b.NormLevel = c.Version == Final
-			if c.GRelPos {
+			b.PixelNorm = c.GNorm == PixelNorm
+			b.Noise = c.GNoise()
+			switch {
+			case c.GRelPos:
 				b.Window = c.StageWidth(s)
+			case s < len(c.GWindows):
+				b.Window = c.GWindows[s]
+			}
+			if c.BicubicStages() > 0 {
+				b.NoiseAfterTable = true
+			}
+			if c.GArch == GCeleba256 {
+				b.Cross = c.GDim
 			}
 			stages[s] = append(stages[s], b)
 		}
@@ -43,6 +56,10 @@ const (
 	GL1B     = "l1.bias"
 	GDeconvW = "deconv.0.weight"
 	GDeconvB = "deconv.0.bias"
+	// Celeba256_gen: the z embedding that every block cross-attends to.
+	GEmbedW   = "embedding_transform.weight"
+	GEmbedB   = "embedding_transform.bias"
+	GEmbedPos = "embed_pos"
 )
 
 // GParams lists every generator tensor.
@@ -51,8 +68,16 @@ func (c *Config) GParams() []Param {
 		{Name: GL1W, Shape: []int{c.StageTokens(0) * c.GDim, c.LatentDim}},
 		{Name: GL1B, Shape: []int{c.StageTokens(0) * c.GDim}},
 	}
+	if c.GArch == GCeleba256 {
+		ps = append(ps,
+			Param{Name: GEmbedW, Shape: []int{c.StageTokens(0) * c.GDim, c.LatentDim}},
+			Param{Name: GEmbedB, Shape: []int{c.StageTokens(0) * c.GDim}})
+	}
 	for s := range c.GDepths {
 		ps = append(ps, Param{Name: GPosEmbed(s), Shape: []int{1, c.StageTokens(s), c.StageDim(s)}})
+	}
+	if c.GArch == GCeleba256 {
+		ps = append(ps, Param{Name: GEmbedPos, Shape: []int{1, c.StageTokens(0), c.GDim}})
 	}
 	for _, stage := range c.GBlocks() {
 		for _, b := range stage {

@@ -27,6 +27,28 @@ func v1(gdim, bottom int, depths ...int) *Config {
 	}
 }
 
+func finalCIFAR() *Config {
+	return &Config{
+		Version: Final, LatentDim: 256, GDim: 1024, BottomWidth: 8, GDepths: []int{5, 4, 2},
+		GHeads: 4, MLPRatio: 4, ImageSize: 32, GRelPos: true,
+		DKind: DScale2, DDim: 384, DDepth: 3, DPatch: 2, DHeads: 4, DRelPos: true,
+	}
+}
+
+// hires256 is the shared part of the two 256x256 setups: latent 512,
+// width 1024 from an 8x8 grid, two bicubic then three pixel-shuffle
+// upsamplings, windows 8 (church only), 16, 32 on the first three stages
+// (global there) and g_window_size 16 after; PixelNorm in G, LayerNorm in D
+// (the scripts pass no --d_norm), a 384-wide D of depth 3.
+func hires256(arch GArch, firstDepth int) *Config {
+	return &Config{
+		Version: Final, GArch: arch, LatentDim: 512, GDim: 1024, BottomWidth: 8,
+		GDepths: []int{firstDepth, 4, 4, 4, 4, 4}, GHeads: 4, MLPRatio: 4, ImageSize: 256,
+		GNorm: PixelNorm, GWindows: []int{8, 16, 32, 16, 16, 16},
+		DDim: 384, DDepth: 3, DHeads: 4,
+	}
+}
+
 var presets = map[string]func() *Config{
 	// The v1 TransGAN-XL CIFAR-10 model (paper Table 4: IS 8.63, FID 11.89).
 	"v1-cifar": func() *Config { return v1(1024, 8, 5, 4, 2) },
@@ -39,12 +61,34 @@ var presets = map[string]func() *Config{
 		return c
 	},
 	// The NeurIPS 2021 CIFAR-10 model (IS 9.02, FID 9.26).
-	"final-cifar": func() *Config {
+	"final-cifar": finalCIFAR,
+	// The no-relative-position CIFAR pair: ViT_custom G (attention noise,
+	// no rel-pos) with ViT_custom_scale2 D (rel-pos, no noise).
+	"final-cifar-norp": func() *Config {
+		c := finalCIFAR()
+		c.GArch, c.GRelPos, c.DNoNoise = GCustom, false, true
+		return c
+	},
+	// The final STL-10 48x48 model (exps/stl_train.py): PixelNorm in G and D.
+	"final-stl": func() *Config {
 		return &Config{
-			Version: Final, LatentDim: 256, GDim: 1024, BottomWidth: 8, GDepths: []int{5, 4, 2},
-			GHeads: 4, MLPRatio: 4, ImageSize: 32, GRelPos: true,
-			DKind: DScale2, DDim: 384, DDepth: 3, DPatch: 2, DHeads: 4, DRelPos: true,
+			Version: Final, LatentDim: 512, GDim: 1024, BottomWidth: 12, GDepths: []int{7, 5, 3},
+			GHeads: 4, MLPRatio: 4, ImageSize: 48, GRelPos: true, GNorm: PixelNorm,
+			DKind: DScale2, DDim: 384, DDepth: 3, DPatch: 2, DHeads: 4, DRelPos: true, DNorm: PixelNorm,
 		}
+	},
+	// CelebA-HQ 256 (exps/celeba_hq_256_train.py): Celeba256_gen (no
+	// blocks_1: g_depth[0] is ignored) and Celeba256_dis with its filter bank.
+	"celeba-hq-256": func() *Config {
+		c := hires256(GCeleba256, 0)
+		c.DKind, c.DPatch, c.DWindow, c.DFilterBank = DCeleba256, 2, 4, true
+		return c
+	},
+	// LSUN Church 256 (exps/church_256_train.py).
+	"church-256": func() *Config {
+		c := hires256(GChurch256, 5)
+		c.DKind, c.DPatch, c.DWindow, c.DRelPos = DScale3, 4, 16, true
+		return c
 	},
 	// Paper model sizes (v1 code): G width 384/512/768/1024, D 384 wide and 7 deep.
 	"s":  func() *Config { return v1(384, 8, 5, 2, 2) },
