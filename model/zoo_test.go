@@ -1,6 +1,9 @@
 package model
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestZooParamCounts checks every new preset against the parameter counts
 // of SPEC-hires section 6, computed there from the official modules at the
@@ -39,4 +42,74 @@ func countFloat(ps []Param) int {
 		}
 	}
 	return n
+}
+
+// TestZooKeyLayout checks key facts of SPEC-hires that the counts alone
+// would not catch: dead parameters, buffers, norms and noise per family.
+func TestZooKeyLayout(t *testing.T) {
+	find := func(ps []Param, name string) (Param, bool) {
+		for _, p := range ps {
+			if p.Name == name {
+				return p, true
+			}
+		}
+		return Param{}, false
+	}
+	celeba, _ := Preset("celeba-hq-256")
+	g := celeba.GParams()
+	dead := 0
+	for _, p := range g {
+		if p.Dead {
+			dead++
+		}
+	}
+	if dead != 20 {
+		t.Errorf("celeba-hq-256 G: %d dead cross_attention.noise_strength_1, want 20", dead)
+	}
+	if _, ok := find(g, "blocks_1.block.0.attn.qkv.weight"); ok {
+		t.Error("celeba-hq-256 G has blocks_1 (the official module comments it out)")
+	}
+	if p, ok := find(g, "blocks_3.block.0.attn.relative_position_index"); !ok || !SameShape(p.Shape, []int{1024, 1024}) {
+		t.Errorf("celeba blocks_3 index: %v %v, want [1024 1024]", p.Shape, ok)
+	}
+	if p, ok := find(g, "blocks_6.block.3.cross_attention.k_transform.weight"); !ok || !SameShape(p.Shape, []int{16, 1024}) {
+		t.Errorf("celeba blocks_6 cross k: %v %v, want [16 1024]", p.Shape, ok)
+	}
+	if p, ok := find(celeba.DParams(), DFilterBankName); !ok || !p.Buffer {
+		t.Errorf("celeba D: Hz_fbank missing or not a buffer")
+	}
+	if p, ok := find(celeba.DParams(), DRGB1W); !ok || !SameShape(p.Shape, []int{96, 3, 4, 4}) {
+		t.Errorf("celeba D fRGB_1: %v, want [96 3 4 4]", p.Shape)
+	}
+	church, _ := Preset("church-256")
+	if p, ok := find(church.DParams(), "blocks_11.0.attn.relative_position_index"); !ok || !SameShape(p.Shape, []int{4096, 4096}) {
+		t.Errorf("church D blocks_11 index: %v, want [4096 4096]", p.Shape)
+	}
+	if _, ok := find(church.DParams(), "blocks_1.0.attn.noise_strength_1"); ok {
+		t.Error("church D attention has noise (ViT_scale3_local_new_rp has none)")
+	}
+	if _, ok := find(church.GParams(), "blocks_1.block.4.attn.noise_strength_1"); !ok {
+		t.Error("church G blocks_1.block.4 lacks attention noise")
+	}
+	stl, _ := Preset("final-stl")
+	for _, ps := range [][]Param{stl.GParams(), stl.DParams()} {
+		for _, p := range ps {
+			if strings.Contains(p.Name, "norm") {
+				t.Errorf("final-stl (PixelNorm) has norm tensor %s", p.Name)
+			}
+		}
+	}
+	norp, _ := Preset("final-cifar-norp")
+	if _, ok := find(norp.GParams(), "blocks.block.0.attn.relative_position_bias_table"); ok {
+		t.Error("final-cifar-norp G has a relative-position table")
+	}
+	if _, ok := find(norp.GParams(), "blocks.block.0.attn.noise_strength_1"); !ok {
+		t.Error("final-cifar-norp G lacks attention noise")
+	}
+	if _, ok := find(norp.DParams(), "blocks_1.0.attn.noise_strength_1"); ok {
+		t.Error("final-cifar-norp D (ViT_custom_scale2) has attention noise")
+	}
+	if _, ok := find(norp.DParams(), "blocks_1.0.attn.relative_position_bias_table"); !ok {
+		t.Error("final-cifar-norp D lacks its relative-position table")
+	}
 }
