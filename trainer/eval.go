@@ -4,18 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"path/filepath"
 	"time"
 
-	"github.com/tgan-dev/tgan/internal/atomicfile"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/engine"
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
 )
 
 // Quality tracking files of a run folder.
@@ -158,17 +154,9 @@ func PlotFD(rows []Metric, path string) error {
 	if len(ema) == 0 {
 		return nil
 	}
-	p := plot.New()
-	p.Title.Text = "Frechet distance during training"
-	p.X.Label.Text = "G step"
-	p.Y.Label.Text = "FD"
-	p.Legend.Top = true // FD falls: the curves end low on the right
+	p := newStepChart("Frechet distance during training", "FD")
 	if err := plotutil.AddLinePoints(p, "EMA G", ema, "G", raw); err != nil {
 		return err
 	}
-	img, err := p.WriterTo(8*vg.Inch, 4*vg.Inch, "png")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, func(w io.Writer) error { _, err := img.WriteTo(w); return err })
+	return writeChart(p, path)
 }
