@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ func runtimeFlags() []cli.Flag {
 		&cli.IntFlag{Name: "device", Usage: "CUDA device id"},
 		&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so (default: $" + runtime.LibraryEnvVar + ", next to the executable, .ort/ from scripts/setup.sh, the system loader; see tgan version)"},
 		&cli.IntFlag{Name: "threads", Usage: "threads per operator: ONNX Runtime intra-op threads, OpenBLAS threads for checkpoints (0: the CPUs this process may use, after its affinity mask and cgroup CPU quota)"},
-		&cli.Int64Flag{Name: "noise-seed", Usage: "checkpoints, final D: seed of the attention noise (scaled by the learned strength)"},
+		&cli.Int64Flag{Name: "noise-seed", Usage: "seed of the attention noise (scaled by the learned strength): final D from checkpoints; exported generators with a noise input, where each image's noise follows from this seed and its latent (same --seed, same images)"},
 		verboseFlag(),
 	}
 }
@@ -76,9 +77,7 @@ func runBatches(m engine.Model, in []float32, n, batch int, what string) ([]floa
 	}
 	var bar *progressbar.ProgressBar
 	if n > batch {
-		bar = progressbar.NewOptions(n, progressbar.OptionSetDescription(what),
-			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"), progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
+		bar = newImageBar(os.Stderr, n, what)
 	}
 	inSize, outSize := m.InSize(), m.OutSize()
 	out := make([]float32, 0, n*outSize)
@@ -94,6 +93,17 @@ func runBatches(m engine.Model, in []float32, n, batch int, what string) ([]floa
 		}
 	}
 	return out, nil
+}
+
+// newImageBar is a progress bar counting images on w. It is drawn once at
+// creation, which starts its clock: otherwise the clock starts at the first
+// update and the first line divides a whole batch by a few microseconds.
+func newImageBar(w io.Writer, n int, what string) *progressbar.ProgressBar {
+	bar := progressbar.NewOptions(n, progressbar.OptionSetDescription(what),
+		progressbar.OptionSetWriter(w), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("img"), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
+	_ = bar.RenderBlank()
+	return bar
 }
 
 // resolveCheckpoint returns the checkpoint file named by arg: arg itself
