@@ -20,6 +20,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import transgan_ref_hires as ref  # noqa: E402
@@ -272,7 +273,16 @@ def main():
     ap.add_argument("--case", help="one case (small: %s; full size: %s)"
                     % (", ".join(SMALL), ", ".join(FULL)))
     ap.add_argument("--out", help="output folder (default testdata/golden/<case>)")
+    ap.add_argument("--check", action="store_true",
+                    help="self checks: resampling, Hz_fbank, windows, full-size parameter counts")
+    ap.add_argument("--dump-keys", help="with --check: write the full-size state_dict keys here")
     a = ap.parse_args()
+    if a.check:
+        check_resampling()
+        check_fbank()
+        check_windows()
+        check_counts(a.dump_keys)
+        return
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden")
     names = list(SMALL) if a.case is None else [a.case]
     for n in names:
@@ -284,6 +294,98 @@ def main():
             make_case(n, FULL[n], a.out, lean=False)
         else:
             sys.exit("unknown case %s" % n)
+
+
+
+# ---------------------------------------------------------------- self checks (--check)
+
+SPEC_COUNTS = {  # SPEC-hires section 6 (parameters, buffers excluded)
+    "final-stl": (168466623, 10341536),
+    "celeba-hq-256": (212903275, 13334593),
+    "church-256": (205291952, 17754569),
+}
+
+
+def check_counts(dump_dir=None):
+    """Parameter counts of the full-size presets against SPEC-hires 6; optionally dump the
+    state_dict keys and shapes (for a comparison with tgan's GParams/DParams)."""
+    for name, (c, _, _) in FULL.items():
+        G, D = ref.build(c)
+        ng = sum(p.numel() for p in G.parameters())
+        nd = sum(p.numel() for p in D.parameters())
+        want = SPEC_COUNTS.get(name)
+        status = "" if want is None else ("ok" if (ng, nd) == want else "MISMATCH %s" % (want,))
+        print("%-17s G %11d  D %10d  %s" % (name, ng, nd, status))
+        assert want is None or (ng, nd) == want
+        if dump_dir:
+            sd = {k: [[n, list(t.shape), str(t.dtype)] for n, t in m.state_dict().items()]
+                  for k, m in (("gen_state_dict", G), ("avg_gen_state_dict", G),
+                               ("dis_state_dict", D))}
+            with open(os.path.join(dump_dir, name + ".json"), "w") as f:
+                json.dump(sd, f)
+            with open(os.path.join(dump_dir, name + ".case.json"), "w") as f:
+                json.dump(c, f)
+        del G, D
+
+
+def check_resampling():
+    """bicubic x2 = the fixed phase weights of SPEC-hires 0.5; updown = its 5-tap filter."""
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 5, 9, 7, generator=gen, dtype=torch.float64)
+
+    def taps(x, ks, offs, axis):   # sum_k K[k] * x[clamp(i + off_k)] along axis
+        n = x.shape[axis]
+        i = torch.arange(n)
+        return sum(k * x.index_select(axis, (i + o).clamp(0, n - 1)) for k, o in zip(ks, offs))
+
+    def up2(x, axis):
+        even = taps(x, [-0.03515625, 0.26171875, 0.87890625, -0.10546875], [-2, -1, 0, 1], axis)
+        odd = taps(x, [-0.10546875, 0.87890625, 0.26171875, -0.03515625], [-1, 0, 1, 2], axis)
+        return torch.stack([even, odd], dim=axis + 1).flatten(axis, axis + 1)
+
+    want = up2(up2(x, 2), 3)
+    got = F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+    assert (got - want).abs().max() < 1e-12, (got - want).abs().max()
+    K = [-0.01904296875, 0.08984375, 0.8583984375, 0.08984375, -0.01904296875]
+    assert abs(sum(K) - 1) < 1e-15
+    want = taps(taps(x, K, range(-2, 3), 2), K, range(-2, 3), 3)
+    got = nn.AvgPool2d(4)(F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False))
+    assert (got - want).abs().max() < 1e-12, (got - want).abs().max()
+    tok = x.float().flatten(2).transpose(1, 2)
+    assert torch.equal(ref.updown(tok, 9, 7),
+                       ref.map_to_tokens(nn.AvgPool2d(4)(F.interpolate(
+                           x.float(), scale_factor=4, mode="bicubic", align_corners=False))))
+    print("bicubic x2 phases and updown 5-tap filter: ok")
+
+
+def check_fbank():
+    h = ref.hz_fbank().double()
+    assert tuple(h.shape) == (4, 43)
+    sums, centre = h.sum(1), h[:, 21]
+    assert abs(sums[0] - 1) < 1e-6 and sums[1:].abs().max() < 1e-6, sums
+    assert (centre - torch.tensor([0.125, 0.125, 0.25, 0.5], dtype=torch.float64)).abs().max() \
+        < 1e-6, centre
+    hi2 = torch.tensor([0.03125, 0, -0.28125, 0.5, -0.28125, 0, 0.03125], dtype=torch.float64)
+    assert (h[3, 18:25] - hi2).abs().max() < 1e-6 and h[3, :18].abs().max() < 1e-7
+    assert torch.equal(h, h.flip(1))
+    print("Hz_fbank: row sums %s, centre taps %s: ok"
+          % ([round(float(s), 7) for s in sums], [float(c) for c in centre]))
+
+
+def check_windows():
+    """Partition numbering of SPEC-hires 0.3 and its inverse."""
+    B, H, W, w, C = 2, 8, 12, 4, 3
+    x = torch.arange(B * H * W * C, dtype=torch.float32).reshape(B, H * W, C)
+    p = ref.window_partition(x, H, W, w)
+    for b in range(B):
+        for R in range(H // w):
+            for Q in range(W // w):
+                for r in range(w):
+                    for c in range(w):
+                        win = b * (H // w) * (W // w) + R * (W // w) + Q
+                        assert torch.equal(p[win, r * w + c], x[b, (R * w + r) * W + Q * w + c])
+    assert torch.equal(ref.window_reverse(p, H, W, w), x)
+    print("window partition/reverse: ok")
 
 
 if __name__ == "__main__":
