@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,7 +69,7 @@ func pathBase(p string) string { return path.Base(strings.ReplaceAll(p, "\\", "/
 
 func buildExport(ck *checkpoint.Checkpoint, opts ExportOptions, name string) (*ExportInfo, any, error) {
 	cfg := ck.Config
-	gen, dis, err := officialModels(cfg)
+	gen, dis, notes, err := officialModels(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,7 +80,7 @@ func buildExport(ck *checkpoint.Checkpoint, opts ExportOptions, name string) (*E
 	if st.Options.SRWeight > 0 {
 		return nil, nil, fmt.Errorf("the official code cannot express this run: multi-task co-training (sr_weight %g) is not in any official script", st.Options.SRWeight)
 	}
-	info := &ExportInfo{GenModel: gen, DisModel: dis}
+	info := &ExportInfo{GenModel: gen, DisModel: dis, Notes: notes}
 	prefix := ""
 	if opts.ModulePrefix {
 		prefix = "module."
@@ -94,6 +95,10 @@ func buildExport(ck *checkpoint.Checkpoint, opts ExportOptions, name string) (*E
 	}
 	info.Epoch = exportEpoch(ck, st, hasState)
 	info.Flags = officialFlags(cfg, o, gen, dis)
+	if cfg.DFilterBank != strings.Contains(o.Augment, "filter") {
+		info.Notes = append(info.Notes, fmt.Sprintf("%s registers Hz_fbank only when --diff_aug names filter: load this file (d_filter_bank %v) with a policy that %s",
+			dis, cfg.DFilterBank, map[bool]string{true: "does", false: "does not"}[cfg.DFilterBank]))
+	}
 	avg := ck.AvgGen
 	if avg == nil {
 		avg = ck.Gen
@@ -138,11 +143,17 @@ func buildExport(ck *checkpoint.Checkpoint, opts ExportOptions, name string) (*E
 	return info, root, nil
 }
 
-// stateDict is the OrderedDict of w in order, keys prefixed.
+// stateDict is the OrderedDict of w in order, keys prefixed. Hz_fbank is
+// written as computed (model.FilterBank): it is a constant of the official
+// module, whatever a checkpoint holds under its name.
 func stateDict(order []model.Param, w model.Weights, prefix string) *pyDict {
 	d := &pyDict{ordered: true}
 	for _, p := range order {
-		d.set(prefix+p.Name, w[p.Name])
+		t := w[p.Name]
+		if p.Name == model.DFilterBankName {
+			t = &model.Tensor{Shape: slices.Clone(model.FilterBankShape), F32: model.FilterBank()}
+		}
+		d.set(prefix+p.Name, t)
 	}
 	return d
 }
@@ -336,6 +347,7 @@ func officialFlags(cfg *model.Config, o trainer.Options, gen, dis string) []stri
 			depths[i] = strconv.Itoa(d)
 		}
 		f = append(f, "--g_depth", strings.Join(depths, ","))
+		f = append(f, hiresFlags(cfg)...)
 		if o.EMABeta < 0 {
 			f = append(f, "--ema_kimg", fmtFloat(o.EMAKimg), "--ema_warmup", fmtFloat(o.EMAWarmup))
 		}
@@ -352,3 +364,22 @@ func diffAug(policy string) string {
 }
 
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// hiresFlags are the flags of the zoo's final-code families: norms and the
+// 256 models' window sizes (the official defaults are ln and 8).
+func hiresFlags(cfg *model.Config) []string {
+	var f []string
+	if cfg.GNorm == model.PixelNorm {
+		f = append(f, "--g_norm", "pn")
+	}
+	if cfg.DNorm == model.PixelNorm {
+		f = append(f, "--d_norm", "pn")
+	}
+	if cfg.BicubicStages() > 0 {
+		f = append(f, "--g_window_size", strconv.Itoa(cfg.GWindows[len(cfg.GWindows)-1]))
+	}
+	if cfg.DWindow > 0 {
+		f = append(f, "--d_window_size", strconv.Itoa(cfg.DWindow))
+	}
+	return f
+}

@@ -286,17 +286,8 @@ func (im *importer) mapGroup(name string, src map[string]*model.Tensor, params [
 	if err := w.Check(params); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	for _, p := range params {
-		if !strings.HasSuffix(p.Name, "relative_position_index") {
-			continue
-		}
-		want := model.RelPosIndex(isqrt(p.Shape[0]))
-		for i, v := range w[p.Name].I64 {
-			if v != want[i] {
-				return nil, fmt.Errorf("%s: tensor %q differs from the relative position index of a %dx%d map at element %d",
-					name, p.Name, isqrt(p.Shape[0]), isqrt(p.Shape[0]), i)
-			}
-		}
+	if err := checkConstants(w, params); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	var unused []string
 	for k := range src {
@@ -309,6 +300,38 @@ func (im *importer) mapGroup(name string, src map[string]*model.Tensor, params [
 		im.warns = append(im.warns, fmt.Sprintf("%s: key %q is not used by the inferred config", name, k))
 	}
 	return w, nil
+}
+
+// filterBankTol is how far a file's Hz_fbank may be from tgan's: the
+// official buffer is the float32 rounding of a float64 computation, so
+// only a different bank (or a corrupt file) is further away.
+const filterBankTol = 1e-6
+
+// checkConstants compares the buffers that are fixed functions of the
+// config with their recomputed values: the relative-position index buffers
+// (exactly) and Celeba256_dis's Hz_fbank (within filterBankTol).
+func checkConstants(w model.Weights, params []model.Param) error {
+	for _, p := range params {
+		switch {
+		case strings.HasSuffix(p.Name, "relative_position_index"):
+			want := model.RelPosIndex(isqrt(p.Shape[0]))
+			for i, v := range w[p.Name].I64 {
+				if v != want[i] {
+					return fmt.Errorf("tensor %q differs from the relative position index of a %dx%d map at element %d",
+						p.Name, isqrt(p.Shape[0]), isqrt(p.Shape[0]), i)
+				}
+			}
+		case p.Name == model.DFilterBankName:
+			want := model.FilterBank()
+			for i, v := range w[p.Name].F32 {
+				if d := float64(v) - float64(want[i]); d > filterBankTol || d < -filterBankTol || d != d {
+					return fmt.Errorf("tensor %q differs from the sym2 wavelet filter bank at element %d (row %d, tap %d): %g, want %g",
+						p.Name, i, i/model.FilterBankShape[1], i%model.FilterBankShape[1], v, want[i])
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // derivable returns the value a missing tensor has by construction, for

@@ -37,15 +37,20 @@ func inferG(g map[string]*model.Tensor, opts Options) (*model.Config, error) {
 		c.GDepths = append(c.GDepths, 0)
 	}
 	switch {
+	case has256Stages(g):
+		c.Version, c.GArch = model.Final, model.GChurch256
+		if _, ok := g[model.GEmbedW]; ok {
+			c.GArch = model.GCeleba256
+		}
 	case hasPrefix(g, "blocks.block."), hasPrefix(g, "upsample_blocks.0.block."):
 		c.Version = model.Final
 	case hasPrefix(g, "blocks.0."), hasPrefix(g, "upsample_blocks.0.0."), hasPrefix(g, "to_rgb."):
 		c.Version = model.V1
 	default:
-		return nil, errors.New("cannot tell the code version: no blocks.block.N (final) or blocks.N (v1) keys")
+		return nil, errors.New("cannot tell the code version: no blocks.block.N (final), blocks_N.block.N (256 models) or blocks.N (v1) keys")
 	}
 	for s := range c.GDepths {
-		c.GDepths[s] = countIndices(g, gStagePrefix(c.Version, s))
+		c.GDepths[s] = countIndices(g, gStagePrefix(c, s))
 	}
 	c.ImageSize = bw << (len(c.GDepths) - 1)
 	heads, relPos, err := headsFromTables(g, "", opts.GHeads)
@@ -53,6 +58,11 @@ func inferG(g map[string]*model.Tensor, opts Options) (*model.Config, error) {
 		return nil, fmt.Errorf("generator: %w", err)
 	}
 	c.GHeads, c.GRelPos = heads, relPos
+	if c.Version == model.Final {
+		if err := inferGFamily(g, c); err != nil {
+			return nil, fmt.Errorf("generator: %w", err)
+		}
+	}
 	if r, ok := mlpRatio(g, c); ok {
 		c.MLPRatio = r
 	}
@@ -66,8 +76,10 @@ func inferG(g map[string]*model.Tensor, opts Options) (*model.Config, error) {
 }
 
 // gStagePrefix is the key prefix before the block index of stage s.
-func gStagePrefix(v model.Version, s int) string {
-	switch {
+func gStagePrefix(c *model.Config, s int) string {
+	switch v := c.Version; {
+	case c.BicubicStages() > 0:
+		return fmt.Sprintf("blocks_%d.block.", s+1)
 	case v == model.V1 && s == 0:
 		return "blocks."
 	case v == model.V1:
@@ -84,7 +96,7 @@ func mlpRatio(g map[string]*model.Tensor, c *model.Config) (int, bool) {
 		if d == 0 {
 			continue
 		}
-		fc1, ok := g[gStagePrefix(c.Version, s)+"0.mlp.fc1.weight"]
+		fc1, ok := g[gStagePrefix(c, s)+"0.mlp.fc1.weight"]
 		dim := c.StageDim(s)
 		if ok && len(fc1.Shape) == 2 && dim > 0 && fc1.Shape[0]%dim == 0 {
 			return fc1.Shape[0] / dim, true
@@ -141,15 +153,25 @@ func inferD(d map[string]*model.Tensor, c *model.Config, opts Options) error {
 	if len(w.Shape) != 4 || !ok || len(head.Shape) != 2 {
 		return fmt.Errorf("%s %v / %s: unexpected shapes", model.DRGB1W, w.Shape, model.DHeadW)
 	}
+	if !hasNormKeys(d) {
+		c.DNorm = model.PixelNorm
+	}
+	if _, ok := d[model.DRGB3W]; ok {
+		return inferD3(d, c, w, head, opts)
+	}
 	c.DKind, c.DDim, c.DPatch = model.DScale2, head.Shape[1], w.Shape[2]
 	c.DDepth = countIndices(d, "blocks_1.")
+	// ViT_custom_scale2 is ViT_custom_scale2_rp_noise without any
+	// noise_strength_1; a file missing only some of them is broken.
+	c.DNoNoise = !hasSuffix(d, "attn.noise_strength_1")
 	c.DHeads, c.DRelPos, err = headsFromTables(d, "blocks_", opts.DHeads)
 	return err
 }
 
 // fillDFromPreset gives a config without a discriminator in the file the D
-// settings of the preset of the same version closest in image size and
-// width, with the patch reduced until it divides the image.
+// settings of the preset of the same version (and generator family, when
+// one has it) closest in image size and width, with the patch reduced until
+// it fits the image.
 func fillDFromPreset(c *model.Config) string {
 	best, bestScore := "", math.MaxInt
 	for _, name := range model.PresetNames() {
@@ -158,16 +180,34 @@ func fillDFromPreset(c *model.Config) string {
 			continue
 		}
 		score := abs(p.ImageSize-c.ImageSize)*100000 + abs(p.GDim-c.GDim)
+		if p.GArch != c.GArch {
+			score += 1 << 40
+		}
 		if score < bestScore {
 			best, bestScore = name, score
 		}
 	}
 	p, _ := model.Preset(best)
 	c.DKind, c.DDim, c.DDepth, c.DPatch, c.DHeads, c.DRelPos = p.DKind, p.DDim, p.DDepth, p.DPatch, p.DHeads, p.DRelPos
-	for c.DPatch > 1 && (c.ImageSize%c.DPatch != 0 || c.DKind == model.DScale2 && (c.ImageSize/c.DPatch)%2 != 0) {
+	c.DNorm, c.DNoNoise, c.DWindow, c.DFilterBank = p.DNorm, p.DNoNoise, p.DWindow, p.DFilterBank
+	for c.DPatch > 1 && !patchFits(c) {
 		c.DPatch--
 	}
 	return best
+}
+
+// patchFits reports whether the D patch divides the image as its kind needs.
+func patchFits(c *model.Config) bool {
+	n := c.ImageSize / c.DPatch
+	switch {
+	case c.ImageSize%c.DPatch != 0:
+		return false
+	case c.DKind == model.DScale2:
+		return n%2 == 0
+	case c.DKind == model.DCeleba256 || c.DKind == model.DScale3:
+		return n%4 == 0 && c.DPatch%2 == 0 && (n>>1)%c.DWindow == 0 && n%c.DWindow == 0
+	}
+	return true
 }
 
 // countIndices returns 1 + the largest N among keys "<prefix>N.<...>".

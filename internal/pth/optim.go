@@ -73,7 +73,7 @@ func readAdam(v any, params []model.Param, order []string, net string) (*adamSta
 		}
 		name := order[i]
 		p := byName[name]
-		if p.Buffer { // the v1 to_rgb BatchNorm: tgan never trains it
+		if p.Buffer { // never trained (v1 to_rgb BatchNorm, dead parameters)
 			continue
 		}
 		m, v, step, err := adamEntry(e.Value, p)

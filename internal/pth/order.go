@@ -1,7 +1,6 @@
 package pth
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -51,11 +50,20 @@ func officialStateDict(cfg *model.Config, dis bool) []model.Param {
 func officialParameters(cfg *model.Config, dis bool) []string {
 	var names []string
 	for _, p := range officialStateDict(cfg, dis) {
-		if !p.Buffer || isBatchNormAffine(p.Name) {
+		if isOfficialParam(p) {
 			names = append(names, p.Name)
 		}
 	}
 	return names
+}
+
+// isOfficialParam reports whether the official module holds p as an
+// nn.Parameter (in parameters() and so in the optimizer's indices): every
+// tensor tgan trains, and the ones tgan keeps as buffers because they are
+// never trained: Celeba256_gen's dead cross_attention.noise_strength_1
+// (Param.Dead) and the v1 to_rgb BatchNorm's weight and bias.
+func isOfficialParam(p model.Param) bool {
+	return !p.Buffer || p.Dead || isBatchNormAffine(p.Name)
 }
 
 // isBatchNormAffine reports the v1 to_rgb BatchNorm's weight and bias:
@@ -95,12 +103,12 @@ func moduleOrder(ps []model.Param) []model.Param {
 	walk = func(n *node) {
 		// Parameters before buffers within a module, as state_dict writes them.
 		for _, p := range n.own {
-			if !p.Buffer || isBatchNormAffine(p.Name) {
+			if isOfficialParam(p) {
 				out = append(out, p)
 			}
 		}
 		for _, p := range n.own {
-			if p.Buffer && !isBatchNormAffine(p.Name) {
+			if !isOfficialParam(p) {
 				out = append(out, p)
 			}
 		}
@@ -110,59 +118,4 @@ func moduleOrder(ps []model.Param) []model.Param {
 	}
 	walk(root)
 	return out
-}
-
-// officialModels returns the official code's --gen_model and --dis_model
-// for cfg, or an error naming the first setting that code cannot express:
-// the official model files fix the head count, the MLP ratio, the number of
-// stages (and for v1 the stage depths and mask schedule), and the final D
-// derives its relative-position windows from the generator's bottom width.
-func officialModels(cfg *model.Config) (gen, dis string, err error) {
-	bad := func(format string, a ...any) (string, string, error) {
-		return "", "", fmt.Errorf("the official %s code cannot express this config: "+format, append([]any{cfg.Version}, a...)...)
-	}
-	if cfg.GHeads != 4 || cfg.DHeads != 4 {
-		return bad("G/D heads %d/%d (its models fix 4)", cfg.GHeads, cfg.DHeads)
-	}
-	if cfg.MLPRatio != 4 {
-		return bad("MLP ratio %d (its discriminators fix 4)", cfg.MLPRatio)
-	}
-	if cfg.Version == model.Final {
-		switch {
-		case cfg.Stages() != 3:
-			return bad("%d generator stages (ViT_custom_rp has 3)", cfg.Stages())
-		case !cfg.GRelPos || cfg.DKind != model.DScale2 || !cfg.DRelPos:
-			return bad("g_rel_pos %v, d_kind %s, d_rel_pos %v (ViT_custom_rp and ViT_custom_scale2_rp_noise: true, scale2, true)",
-				cfg.GRelPos, cfg.DKind, cfg.DRelPos)
-		case len(cfg.MaskSchedule) > 0:
-			return bad("a locality mask schedule (the final code has none)")
-		case cfg.ImageSize/cfg.DPatch != 2*cfg.BottomWidth:
-			return bad("D patch %d: its D windows are 2x and 1x the bottom width %d, so the patch must be %d",
-				cfg.DPatch, cfg.BottomWidth, cfg.ImageSize/(2*cfg.BottomWidth))
-		}
-		return "ViT_custom_rp", "ViT_custom_scale2_rp_noise", nil
-	}
-	if cfg.GRelPos || cfg.DRelPos || cfg.DKind != model.DViT {
-		return bad("g_rel_pos %v, d_kind %s, d_rel_pos %v (v1: false, vit, false)", cfg.GRelPos, cfg.DKind, cfg.DRelPos)
-	}
-	// The v1 generator files hard-code their stage depths and mask schedule.
-	v1Gens := []struct {
-		name   string
-		depths []int
-		mask   []model.MaskStep
-	}{
-		{"TransGAN_8_8_1", []int{5, 4, 2}, model.V1MaskSchedule()},
-		{"TransGAN_8_8_G2_1", []int{5, 2, 2}, model.V1MaskSchedule()},
-		{"Celeba64_TransGAN", []int{5, 3, 3, 2}, model.V1CelebAMaskSchedule()},
-	}
-	for _, g := range v1Gens {
-		if !slices.Equal(cfg.GDepths, g.depths) {
-			continue
-		}
-		if !slices.Equal(cfg.MaskSchedule, g.mask) {
-			return bad("mask schedule %v (%s hard-codes %v)", cfg.MaskSchedule, g.name, g.mask)
-		}
-		return g.name, "ViT_8_8", nil
-	}
-	return bad("generator depths %v (its generator files have 5,4,2, 5,2,2 and 5,3,3,2)", cfg.GDepths)
 }
