@@ -38,6 +38,9 @@ func LoadCIFAR10(path string, size int) (*Memory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cifar10: %w", err)
 	}
+	if err := checkEnlarge(cifarSide, size); err != nil {
+		return nil, fmt.Errorf("cifar10: %s: %w", path, err)
+	}
 	files := []string{path}
 	if st.IsDir() {
 		if files = CIFARFiles(path); len(files) == 0 {

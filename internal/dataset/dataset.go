@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/tgan-dev/tgan/internal/imageio"
@@ -20,12 +22,23 @@ const (
 	FashionMNIST Kind = "fashion-mnist"
 	// MNIST is the same format as FashionMNIST.
 	MNIST Kind = "mnist"
-	// Folder is a directory searched recursively for PNG and JPEG files.
+	// Folder is a directory searched recursively for PNG and JPEG files,
+	// each center-cropped to a square and resized (resize); read lazily
+	// when the decoded images would exceed MaxInMemory.
 	Folder Kind = "folder"
+	// Images is a directory of PNG and JPEG files read lazily, each
+	// squashed to S x S with PIL's bilinear filter as the official
+	// CelebA-HQ and LSUN pipelines do (Resize((S, S))).
+	Images Kind = "images"
+	// STL10Kind is the binary STL-10 (stl10_binary/train_X.bin and
+	// unlabeled_X.bin), read lazily and resized as torchvision's Resize(S).
+	// A folder path gives the official split train+unlabeled; a path to
+	// train_X.bin or unlabeled_X.bin gives that split alone.
+	STL10Kind Kind = "stl10"
 )
 
 // Kinds lists the kinds Open accepts.
-func Kinds() []Kind { return []Kind{CIFAR10, FashionMNIST, MNIST, Folder} }
+func Kinds() []Kind { return []Kind{CIFAR10, FashionMNIST, MNIST, Folder, Images, STL10Kind} }
 
 // DefaultFashionMNIST is where Debian's dataset-fashion-mnist package puts
 // the training images.
@@ -72,9 +85,45 @@ func Open(kind, path string, imageSize int) (Source, error) {
 		return source(LoadCIFAR10(path, imageSize))
 	case FashionMNIST, MNIST:
 		return source(LoadIDX(k, path, imageSize))
+	case Images:
+		return lazySource(LoadImages(path, imageSize))
+	case STL10Kind:
+		return openSTL10(path, imageSize)
 	default:
-		return source(LoadFolder(path, imageSize))
+		return openFolder(path, imageSize)
 	}
+}
+
+// lazySource keeps a failed open from becoming a non-nil Source holding nil.
+func lazySource(l *Lazy, err error) (Source, error) {
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// openSTL10 opens a folder as train+unlabeled, or one _X.bin file as its
+// split.
+func openSTL10(path string, size int) (Source, error) {
+	split := STLTrainUnlabeled
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("stl10: %w", err)
+	} else if !st.IsDir() {
+		switch filepath.Base(path) {
+		case "train_X.bin":
+			split = STLTrain
+		case "unlabeled_X.bin":
+			split = STLUnlabeled
+		default:
+			return nil, fmt.Errorf("stl10: %s: want the stl10_binary folder, train_X.bin or unlabeled_X.bin", path)
+		}
+		path = filepath.Dir(path)
+	}
+	s, err := OpenSTL10(path, split, size)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // source keeps a failed load from becoming a non-nil Source holding nil.

@@ -44,6 +44,23 @@ func ImageFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
+// openFolder loads a folder as Kind Folder: in memory (LoadFolder) unless
+// the decoded images would exceed MaxInMemory, then lazily with the same
+// crop and resize.
+func openFolder(dir string, size int) (Source, error) {
+	files, err := ImageFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(files))*3*int64(size)*int64(size) <= MaxInMemory {
+		return source(LoadFolder(dir, size))
+	}
+	if err := checkHeaders(files, size); err != nil {
+		return nil, fmt.Errorf("folder: %w", err)
+	}
+	return &Lazy{name: string(Folder), files: files, size: size, decode: decodeSquare}, nil
+}
+
 // LoadFolder decodes every PNG/JPEG under dir (see ImageFiles) as RGB,
 // center-cropped and resized to size, using all CPUs.
 func LoadFolder(dir string, size int) (*Memory, error) {
@@ -88,6 +105,9 @@ func decodeSquare(path string, size int) ([]uint8, error) {
 	pix, w, h := imageio.Planar(img)
 	if w == 0 || h == 0 {
 		return nil, fmt.Errorf("%s: empty image", path)
+	}
+	if err := checkEnlarge(min(w, h), size); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	pix, side := cropSquare(pix, 3, h, w)
 	return resize(pix, 3, side, size), nil

@@ -99,6 +99,9 @@ func readIDX(r io.Reader, name string, size int) (*Memory, error) {
 	if n == 0 || h == 0 || w == 0 || h > maxIDXSide || w > maxIDXSide || int64(n)*int64(h)*int64(w) > 1<<34 {
 		return nil, fmt.Errorf("implausible dims %dx%dx%d", n, h, w)
 	}
+	if err := checkEnlarge(min(h, w), size); err != nil {
+		return nil, err
+	}
 	return readIDXPixels(r, name, n, h, w, size)
 }
 

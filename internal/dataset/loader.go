@@ -96,9 +96,18 @@ func (l *Loader) NextInto(dst []float32) error {
 		flip := !l.NoFlip && mix(uint64(l.st.Seed), 2, uint64(l.st.Epoch), uint64(pos))&1 == 1
 		l.src.Read(perm[pos], flip, dst[b*per:(b+1)*per])
 	}
+	if f, ok := l.src.(failer); ok {
+		if err := f.Err(); err != nil {
+			return err
+		}
+	}
 	l.st.Pos += batch
 	return nil
 }
+
+// failer is a Source that reads from disk on demand (Lazy, STL10) and
+// reports its first read failure.
+type failer interface{ Err() error }
 
 // permutation returns the image order of the current epoch.
 func (l *Loader) permutation() []int {
