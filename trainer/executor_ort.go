@@ -144,6 +144,9 @@ func (t *Trainer) lowerAll(st *ortState) ([]loweredGraph, error) {
 			return nil, fmt.Errorf("lower the %s graph: %w", n.name, err)
 		}
 		e.indexOutputs(l, n.gn)
+		if n.gn == t.gTrain {
+			e.indexLeak(l, t.dGen) // GradLeak: D's gradients of the G loss
+		}
 		out = append(out, loweredGraph{name: n.name, l: l, gn: n.gn, exec: e})
 	}
 	l := lower.New("g_forward")

@@ -4,8 +4,9 @@ import "math"
 
 // dLoss returns the discriminator loss (without the gradient penalty) for
 // real logits r and fake logits f, and its derivatives with respect to
-// every logit (the seeds of the D graph).
-func dLoss(loss string, r, f []float32) (l float64, dr, df []float32) {
+// every logit (the seeds of the D graph). group > 0 takes wgangp-eps's
+// drift term per group of that many real logits (driftGroups).
+func dLoss(loss string, group int, r, f []float32) (l float64, dr, df []float32) {
 	dr, df = make([]float32, len(r)), make([]float32, len(f))
 	nr, nf := float64(len(r)), float64(len(f))
 	switch loss {
@@ -49,7 +50,9 @@ func dLoss(loss string, r, f []float32) (l float64, dr, df []float32) {
 		for i := range f {
 			df[i] = float32(1 / nf)
 		}
-		if loss == LossWGANGPEps {
+		if loss == LossWGANGPEps && group > 0 && group < len(r) {
+			l += driftGroups(r, dr, group)
+		} else if loss == LossWGANGPEps {
 			l += 1e-3 * mr * mr
 			for i := range r {
 				dr[i] += float32(2e-3 * mr / nr)
@@ -57,6 +60,22 @@ func dLoss(loss string, r, f []float32) (l float64, dr, df []float32) {
 		}
 	}
 	return l, dr, df
+}
+
+// driftGroups is the drift term of the official per-GPU micro-batches:
+// 1e-3 * mean over the K groups of g consecutive real logits of (group
+// mean)^2. It adds its derivative, 2e-3 * (group mean) / (K*g), into dr.
+func driftGroups(r, dr []float32, g int) float64 {
+	k := len(r) / g
+	l := 0.0
+	for j := 0; j < k; j++ {
+		m := mean(r[j*g : (j+1)*g])
+		l += 1e-3 * m * m / float64(k)
+		for i := j * g; i < (j+1)*g; i++ {
+			dr[i] += float32(2e-3 * m / float64(len(r)))
+		}
+	}
+	return l
 }
 
 // gLoss returns the generator loss for fake logits f and its derivatives.

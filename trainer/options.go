@@ -63,6 +63,25 @@ type Options struct {
 	// super-resolves the real batch from its bottom-resolution version, and
 	// SRWeight times that MSE joins the G loss (sr.go). 0 (default): off.
 	SRWeight float64 `json:"sr_weight,omitempty" yaml:"sr_weight,omitempty"`
+	// Accumulate is the number of D micro-batches (of DisBatch each) whose
+	// gradients one D optimizer step sums, each scaled 1/Accumulate, as the
+	// official accumulated_times (default 1). An iteration is one
+	// micro-batch; G steps every NCritic*Accumulate iterations.
+	Accumulate int `json:"accumulate,omitempty" yaml:"accumulate,omitempty"`
+	// GAccumulate is the number of G micro-batches (of GenBatch each, fresh
+	// z each) of one G step, each loss scaled 1/GAccumulate, as the
+	// official g_accumulated_times (default 1).
+	GAccumulate int `json:"g_accumulate,omitempty" yaml:"g_accumulate,omitempty"`
+	// GradLeak adds the G step's gradient of the G loss with respect to
+	// D's weights into the next D step's gradients (before its clip), as
+	// the final code does by zeroing D's gradients only after a D step
+	// (SPEC-hires 5.1). Off by default; on in the final families' presets.
+	GradLeak bool `json:"grad_leak,omitempty" yaml:"grad_leak,omitempty"`
+	// DriftGroup > 0 computes wgangp-eps's drift term per group of this
+	// many real samples, 1e-3 * mean over groups of (group mean of
+	// D(real))^2, as the official per-GPU micro-batches do; 0: the whole
+	// batch, 1e-3 * (mean D(real))^2. It must divide DisBatch.
+	DriftGroup int `json:"drift_group,omitempty" yaml:"drift_group,omitempty"`
 }
 
 // Defaults returns o with zero fields replaced by the official values for
@@ -82,6 +101,8 @@ func (o Options) Defaults(cfg *model.Config) Options {
 	pick(&o.GenBatch, 64, 128)
 	pick(&o.DisBatch, 32, 64)
 	pick(&o.Samples, 64, 64)
+	pick(&o.Accumulate, 1, 1)
+	pick(&o.GAccumulate, 1, 1)
 	def := func(v *float64, x float64) {
 		if *v == 0 {
 			*v = x
@@ -133,6 +154,12 @@ func (o Options) Validate() error {
 		return fmt.Errorf("samples must be positive")
 	case !(o.SRWeight >= 0) || math.IsInf(o.SRWeight, 0):
 		return fmt.Errorf("sr_weight must be finite and >= 0 (0: no multi-task co-training), got %v", o.SRWeight)
+	case o.Accumulate < 1 || o.GAccumulate < 1:
+		return fmt.Errorf("accumulate must be at least 1 for D and G, got %d,%d", o.Accumulate, o.GAccumulate)
+	case o.SRWeight > 0 && o.GAccumulate > 1:
+		return fmt.Errorf("sr_weight (multi-task co-training) works with one G micro-batch per G step, got g_accumulate %d", o.GAccumulate)
+	case o.DriftGroup < 0 || o.DriftGroup > 0 && o.DisBatch%o.DriftGroup != 0:
+		return fmt.Errorf("drift_group %d must be 0 (whole batch) or divide dis_batch %d", o.DriftGroup, o.DisBatch)
 	}
 	if _, err := augment.ParsePolicy(o.Augment); err != nil {
 		return err
@@ -148,10 +175,27 @@ func (o Options) hasGP() bool { return o.Loss == LossWGANGP || o.Loss == LossWGA
 // without their own. tiny is the CPU demo: small batches, fewer critic
 // steps and a higher learning rate, so that Fashion-MNIST garments appear
 // within about 20 minutes on 2 cores.
+//
+// The final families' presets bring their script's recipe (SPEC-hires
+// 1.1, 2, 3, 5): batches are global (the sum over the official 8 GPUs),
+// the drift term is taken per GPU micro-batch (DriftGroup) and the G
+// loss's gradient leaks into D (GradLeak).
 func PresetOptions(preset string) Options {
 	switch preset {
 	case "tiny":
 		return Options{DisBatch: 16, GenBatch: 32, NCritic: 2, LRG: 2e-4, LRD: 2e-4, EMABeta: -1}
+	case "final-cifar", "final-cifar-norp":
+		// The CIFAR script's GPU count is not in SPEC.md: drift over the whole batch.
+		return Options{GradLeak: true}
+	case "final-stl": // exps/stl_train.py: 8 GPUs, D 4 and G 8 per GPU
+		return Options{DisBatch: 32, GenBatch: 64, NCritic: 5, EMAKimg: 500, EMAWarmup: 0.05,
+			Augment: "translation,stl_erase_ratio,color", GradLeak: true, DriftGroup: 4}
+	case "celeba-hq-256": // exps/celeba_hq_256_train.py: D 2 x 4, G 4 x 4 per GPU
+		return Options{DisBatch: 16, Accumulate: 4, GenBatch: 32, GAccumulate: 4, NCritic: 4, EMABeta: 0.995,
+			Augment: "filter,translation,erase_ratio,color,hue", GradLeak: true, DriftGroup: 2}
+	case "church-256": // exps/church_256_train.py: D 2 x 4, G 2 x 8 per GPU
+		return Options{DisBatch: 16, Accumulate: 4, GenBatch: 16, GAccumulate: 8, NCritic: 4, EMABeta: 0.995,
+			Augment: "translation,erase_ratio,color", GradLeak: true, DriftGroup: 2}
 	}
 	return Options{}
 }

@@ -57,6 +57,7 @@ func (t *Trainer) Checkpoint() *checkpoint.Checkpoint {
 		}
 	}
 	t.saveSR(extra)
+	t.saveAcc(extra)
 	return &checkpoint.Checkpoint{
 		Config: t.Config, Gen: t.Gen, AvgGen: t.AvgGen, Dis: t.Dis, Extra: extra,
 		Meta: map[string]string{MetaState: string(js)},
@@ -98,6 +99,9 @@ func Resume(ck *checkpoint.Checkpoint, src dataset.Source) (*Trainer, error) {
 			copy(a.M[name], m.F32)
 			copy(a.V[name], v.F32)
 		}
+	}
+	if err := t.loadAcc(ck.Extra); err != nil {
+		return nil, err
 	}
 	if t.OptSR != nil {
 		t.OptSR.Step = st.AdamSR

@@ -37,22 +37,29 @@ type Trainer struct {
 
 	policy  augment.Policy
 	real    []float32
-	gFwd    *gmodel.Net     // G, batch DisBatch, forward only (fakes for D)
-	gTrain  *gradNet        // G, batch GenBatch, cost = G loss through Aug and D
-	dTrain  *gradNet        // D, batch 2*DisBatch: real then fake
-	dGen    *gradNet        // D, batch GenBatch: gradient wrt its input
-	pen     *penaltyNet     // D, batch DisBatch: WGAN-GP (nil without GP)
-	sampler *gmodel.Net     // AvgGen, batch Samples (built on first use)
-	rng     *rand.Rand      // the current iteration's random source
-	dl      dStats          // filled by the D loss op
-	gl      float64         // filled by the G loss op
-	gAug    *augment.Params // fixed G-step augmentation (tests)
-	ort     *ortState       // ONNX Runtime executors (nil: the tape machine)
+	gFwd    *gmodel.Net // G, batch DisBatch, forward only (fakes for D)
+	gTrain  *gradNet    // G, batch GenBatch, cost = G loss through Aug and D
+	dTrain  *gradNet    // D, batch 2*DisBatch: real then fake
+	dGen    *gradNet    // D, batch GenBatch: gradient wrt its input (and weights: GradLeak)
+	pen     *penaltyNet // D, batch DisBatch: WGAN-GP (nil without GP)
+	sampler *gmodel.Net // AvgGen, batch Samples (built on first use)
+	rng     *rand.Rand  // the current iteration's random source
+	dl      dStats      // filled by the D loss op
+	gl      float64     // filled by the G loss op
+	ort     *ortState   // ONNX Runtime executors (nil: the tape machine)
 	gGrads  map[string][]float32
+	// accD sums the D gradients of the micro-batches (and the G step's
+	// leak) since the last D step; nil when empty. Checkpoints keep it.
+	accD map[string][]float32
 	// Test hooks: fixed interpolation weights, and a view of the clipped
 	// gradients of each step ("dis", "gen").
 	alpha     []float32
 	gradsHook func(net string, grads map[string][]float32)
+	// Test hooks replacing the draws of the augmentation parameters and
+	// of D's attention noise; role is "real", "fake", "pen" or "gen" for
+	// augHook, "dis", "pen" or "gen" for noiseHook.
+	augHook   func(role string, b int) *augment.Params
+	noiseHook func(role string, n *gmodel.Net)
 
 	// MT-CT (sr.go; zero unless Opts.SRWeight > 0).
 	srNet    *gradNet             // G's SR path, batch DisBatch, cost = SRWeight * MSE
@@ -74,7 +81,8 @@ type Stats struct {
 	DReal       float64 `json:"d_real"`      // mean D logit on real images
 	DFake       float64 `json:"d_fake"`      // mean D logit on fakes
 	Wasserstein float64 `json:"wasserstein"` // DReal - DFake
-	DGradNorm   float64 `json:"d_grad_norm"` // before clipping
+	DGradNorm   float64 `json:"d_grad_norm"` // before clipping (0 without a D step)
+	DStepped    bool    `json:"-"`           // a D optimizer step ended the iteration's accumulation
 	GStepped    bool    `json:"-"`
 	GLoss       float64 `json:"g_loss,omitempty"`
 	GGradNorm   float64 `json:"g_grad_norm,omitempty"`
@@ -135,7 +143,8 @@ func (t *Trainer) build() error {
 	if err != nil {
 		return err
 	}
-	if t.dGen, err = compile(dg, applyLoss(dg.Output, "tganGLoss", t.gLossOp), false, true); err != nil {
+	// With the leak on, the G step also needs D's parameter gradients.
+	if t.dGen, err = compile(dg, applyLoss(dg.Output, "tganGLoss", t.gLossOp), o.GradLeak, true); err != nil {
 		return fmt.Errorf("G step D graph: %w", err)
 	}
 	g, err := gmodel.BuildGenerator(cfg, t.Gen, o.GenBatch)
@@ -160,7 +169,7 @@ func (t *Trainer) build() error {
 // dLossOp is the D loss on logits [real; fake].
 func (t *Trainer) dLossOp(x []float32) (float64, []float32, error) {
 	b := len(x) / 2
-	l, dr, df := dLoss(t.Opts.Loss, x[:b], x[b:])
+	l, dr, df := dLoss(t.Opts.Loss, t.Opts.DriftGroup, x[:b], x[b:])
 	t.dl = dStats{loss: l, real: mean(x[:b]), fake: mean(x[b:])}
 	return l, append(dr, df...), nil
 }
@@ -187,12 +196,29 @@ func (t *Trainer) throughD(x []float32) (float64, []float32, error) {
 // gStepRandoms draws the G step's DiffAugment parameters and D's attention
 // noise (in that order) from the iteration's source.
 func (t *Trainer) gStepRandoms(S int) *augment.Params {
-	p := t.gAug
-	if p == nil {
-		p = augment.Sample(t.policy, t.Opts.GenBatch, 3, S, S, t.rng)
-	}
-	t.dGen.net.SetNoise(t.rng)
+	p := t.sampleAug("gen", t.Opts.GenBatch)
+	t.drawNoise("gen", t.dGen.net)
 	return p
+}
+
+// sampleAug draws b samples' DiffAugment parameters from the iteration's
+// source (or the test hook).
+func (t *Trainer) sampleAug(role string, b int) *augment.Params {
+	if t.augHook != nil {
+		return t.augHook(role, b)
+	}
+	S := t.Config.ImageSize
+	return augment.Sample(t.policy, b, 3, S, S, t.rng)
+}
+
+// drawNoise draws n's attention noise from the iteration's source (or the
+// test hook).
+func (t *Trainer) drawNoise(role string, n *gmodel.Net) {
+	if t.noiseHook != nil {
+		t.noiseHook(role, n)
+		return
+	}
+	n.SetNoise(t.rng)
 }
 
 // Epoch is the epoch that the v1 mask schedule sees at the next iteration.
@@ -217,60 +243,38 @@ func (t *Trainer) Step() (Stats, error) {
 	return t.StepOn(t.real)
 }
 
-// StepOn runs one iteration with the given real batch [DisBatch, 3, S, S].
-// Every random draw comes from a source seeded by (Opts.Seed, Iter).
+// StepOn runs one iteration with the given real batch [DisBatch, 3, S, S]:
+// one D micro-batch, a D optimizer step when it completes Accumulate of
+// them, and a G step (GAccumulate micro-batches) every NCritic*Accumulate
+// iterations. Every random draw comes from a source seeded by
+// (Opts.Seed, Iter).
 func (t *Trainer) StepOn(real []float32) (Stats, error) {
 	rng := rand.New(rand.NewSource(mix(t.Opts.Seed, t.Iter)))
 	return t.stepWith(real, rng, randn(rng, t.Opts.DisBatch*t.Config.LatentDim), nil)
 }
 
 // stepWith is StepOn with an explicit fake z (tests feed fixed tensors).
-// zg, when set, replaces the G step's z.
+// zg, when set, replaces the G step's z (GAccumulate micro-batches of it).
+//
+// The counters follow the official loop with one iteration counter: D
+// steps when (Iter+1) % Accumulate == 0, G when Iter % (NCritic*Accumulate)
+// == 0, after the D step (so the G step sees the updated D). The official
+// loop also restarts its D counter and drops a partial accumulation at
+// each epoch start; tgan does not (its iterations do not follow epochs).
 func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Stats, error) {
-	o, S := t.Opts, t.Config.ImageSize
+	o := t.Opts
 	t.rng = rng
 	st := Stats{Iter: t.Iter, Epoch: t.Epoch()}
 	t.gFwd.SetEpoch(st.Epoch)
 	t.gTrain.net.SetEpoch(st.Epoch)
-	fake, err := t.fakes(z)
+	grads, err := t.dMicroBatch(real, z, &st)
 	if err != nil {
 		return st, err
 	}
-	n := len(real)
-	pr := augment.Sample(t.policy, o.DisBatch, 3, S, S, rng)
-	pf := augment.Sample(t.policy, o.DisBatch, 3, S, S, rng)
-	in := denseData(t.dTrain.net.Input.Value())
-	copy(in[:n], augment.Apply(pr, real))
-	copy(in[n:], augment.Apply(pf, fake))
-	t.dTrain.net.SetNoise(rng)
-	if err := t.dTrain.run(); err != nil {
-		return st, fmt.Errorf("D step: %w", err)
+	if err := t.dStep(grads, &st); err != nil {
+		return st, err
 	}
-	grads := t.dTrain.paramGrads()
-	st.DLoss, st.DReal, st.DFake = t.dl.loss, t.dl.real, t.dl.fake
-	st.Wasserstein = st.DReal - st.DFake
-	if t.pen != nil {
-		gp, pg, err := t.penalty(real, fake, rng)
-		if err != nil {
-			return st, err
-		}
-		w := o.GPWeight / (o.Phi * o.Phi)
-		st.GP = gp
-		st.DLoss += w * gp
-		addGrads(grads, pg, float32(w))
-	}
-	st.DGradNorm = clipGrads(grads, o.ClipNorm)
-	if t.gradsHook != nil {
-		t.gradsHook("dis", grads)
-	}
-	if !finite(st.DLoss) || !finite(st.DGradNorm) {
-		return st, fmt.Errorf("iteration %d: D loss %v, gradient norm %v: %w", t.Iter, st.DLoss, st.DGradNorm, ErrNonFinite)
-	}
-	t.OptD.Update(t.Dis, grads)
-	if t.Iter%int64(o.NCritic) == 0 { // the G step sees the updated D, as in the official loop
-		if zg == nil {
-			zg = randn(rng, o.GenBatch*t.Config.LatentDim)
-		}
+	if t.Iter%int64(o.NCritic*o.Accumulate) == 0 { // the G step sees the updated D, as in the official loop
 		if err := t.gStep(zg, real, &st); err != nil {
 			return st, err
 		}
@@ -286,10 +290,71 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 	return st, nil
 }
 
+// dMicroBatch runs D's loss (and the penalty) on one micro-batch: real
+// and G(z), and returns the gradients of the whole D loss.
+func (t *Trainer) dMicroBatch(real, z []float32, st *Stats) (map[string][]float32, error) {
+	o := t.Opts
+	fake, err := t.fakes(z)
+	if err != nil {
+		return nil, err
+	}
+	n := len(real)
+	pr := t.sampleAug("real", o.DisBatch)
+	pf := t.sampleAug("fake", o.DisBatch)
+	in := denseData(t.dTrain.net.Input.Value())
+	copy(in[:n], augment.Apply(pr, real))
+	copy(in[n:], augment.Apply(pf, fake))
+	t.drawNoise("dis", t.dTrain.net)
+	if err := t.dTrain.run(); err != nil {
+		return nil, fmt.Errorf("D step: %w", err)
+	}
+	grads := t.dTrain.paramGrads()
+	st.DLoss, st.DReal, st.DFake = t.dl.loss, t.dl.real, t.dl.fake
+	st.Wasserstein = st.DReal - st.DFake
+	if t.pen != nil {
+		gp, pg, err := t.penalty(real, fake)
+		if err != nil {
+			return nil, err
+		}
+		w := o.GPWeight / (o.Phi * o.Phi)
+		st.GP = gp
+		st.DLoss += w * gp
+		addGrads(grads, pg, float32(w))
+	}
+	if !finite(st.DLoss) {
+		return nil, fmt.Errorf("iteration %d: D loss %v: %w", t.Iter, st.DLoss, ErrNonFinite)
+	}
+	return grads, nil
+}
+
+// dStep adds a micro-batch's gradients to the accumulation and, when it
+// completes Accumulate micro-batches, clips the sum and updates D.
+func (t *Trainer) dStep(grads map[string][]float32, st *Stats) error {
+	o := t.Opts
+	if t.accD != nil || o.Accumulate > 1 { // else: the single-batch step of the default recipe
+		accumulate(&t.accD, grads, float32(1/float64(o.Accumulate)))
+		grads = t.accD
+	}
+	if (t.Iter+1)%int64(o.Accumulate) != 0 {
+		return nil
+	}
+	t.accD = nil
+	st.DGradNorm = clipGrads(grads, o.ClipNorm)
+	if t.gradsHook != nil {
+		t.gradsHook("dis", grads)
+	}
+	if !finite(st.DGradNorm) {
+		return fmt.Errorf("iteration %d: D loss %v, gradient norm %v: %w", t.Iter, st.DLoss, st.DGradNorm, ErrNonFinite)
+	}
+	t.OptD.Update(t.Dis, grads)
+	st.DStepped = true
+	return nil
+}
+
 // penalty returns the WGAN-GP penalty on interpolates of real and fake and
 // its gradient with respect to D's weights.
-func (t *Trainer) penalty(real, fake []float32, rng *rand.Rand) (float64, map[string][]float32, error) {
-	o, S := t.Opts, t.Config.ImageSize
+func (t *Trainer) penalty(real, fake []float32) (float64, map[string][]float32, error) {
+	o, S, rng := t.Opts, t.Config.ImageSize, t.rng
 	per := 3 * S * S
 	xhat := make([]float32, len(real))
 	for b := 0; b < o.DisBatch; b++ {
@@ -301,27 +366,44 @@ func (t *Trainer) penalty(real, fake []float32, rng *rand.Rand) (float64, map[st
 			xhat[i] = a*real[i] + (1-a)*fake[i]
 		}
 	}
-	p := augment.Sample(t.policy, o.DisBatch, 3, S, S, rng)
+	p := t.sampleAug("pen", o.DisBatch)
 	t.pen.slot.p = p
 	t.pen.setInput(augment.Apply(p, xhat))
-	t.pen.net.SetNoise(rng)
+	t.drawNoise("pen", t.pen.net)
 	if err := t.pen.run(); err != nil {
 		return 0, nil, fmt.Errorf("gradient penalty: %w", err)
 	}
 	return float64(t.pen.costValue()), t.pen.paramGrads(), nil
 }
 
-// gStep computes the (clipped) G gradients for z into t.gGrads; with MT-CT
-// on, the SR task on the real batch adds its gradients (sr_embed's go to
-// t.srGrads) before the joint clipping.
-func (t *Trainer) gStep(z, real []float32, st *Stats) error {
-	t.gTrain.setInput(z)
-	t.beforeGTrain() // ONNX Runtime: the draws throughD makes on the tape
-	if err := t.gTrain.run(); err != nil {
-		return fmt.Errorf("G step: %w", err)
+// gStep computes the (clipped) G gradients of GAccumulate micro-batches
+// (z from zg, else fresh draws; each loss scaled 1/GAccumulate) into
+// t.gGrads; with GradLeak, D's gradients of the same losses go into the
+// next D step's accumulation. With MT-CT on, the SR task on the real batch
+// adds its gradients (sr_embed's go to t.srGrads) before the joint
+// clipping.
+func (t *Trainer) gStep(zg, real []float32, st *Stats) error {
+	o := t.Opts
+	n, per := o.GAccumulate, o.GenBatch*t.Config.LatentDim
+	scale := 1 / float64(n)
+	t.gGrads, st.GLoss = nil, 0
+	for j := 0; j < n; j++ {
+		z := randOr(zg, j*per, per, t.rng)
+		t.gTrain.setInput(z)
+		t.beforeGTrain() // ONNX Runtime: the draws throughD makes on the tape
+		if err := t.gTrain.run(); err != nil {
+			return fmt.Errorf("G step: %w", err)
+		}
+		if n == 1 { // the default recipe: no accumulation copy
+			t.gGrads = t.gTrain.paramGrads()
+		} else {
+			accumulate(&t.gGrads, t.gTrain.paramGrads(), float32(scale))
+		}
+		st.GLoss += t.gl * scale
+		if o.GradLeak {
+			accumulate(&t.accD, t.leakGrads(), float32(scale))
+		}
 	}
-	t.gGrads = t.gTrain.paramGrads()
-	st.GLoss = t.gl
 	all := t.gGrads
 	if t.srNet != nil {
 		sl, sg, err := t.srStep(real, st.Epoch)
