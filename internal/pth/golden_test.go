@@ -75,7 +75,9 @@ func TestImportGolden(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("inferred config\n got %+v\nwant %+v", got, want)
 			}
-			if c.GRelPos != (c.Version == model.Final) || c.DRelPos != (!bare && c.Version == model.Final) {
+			if hiresGoldens[filepath.Base(dir)] {
+				checkHiresGolden(t, dir, raw, ck)
+			} else if c.GRelPos != (c.Version == model.Final) || c.DRelPos != (!bare && c.Version == model.Final) {
 				t.Errorf("rel-pos G %v D %v for %s", c.GRelPos, c.DRelPos, c.Version)
 			}
 			if err := ck.Gen.Check(c.GParams()); err != nil {
@@ -148,7 +150,54 @@ func TestImportFullSize(t *testing.T) {
 // leanGoldens are the cases make_golden.py writes "lean": Adam holds state
 // only for the parameters of at most leanNumel elements (the larger ones
 // get no gradient in the reference's step).
-var leanGoldens = map[string]bool{"v1_celeba_small": true, "final_small": true, "final_mid": true}
+var leanGoldens = map[string]bool{"v1_celeba_small": true, "final_small": true, "final_mid": true,
+	"final_stl_small": true, "final_norp_small": true, "celeba256_small": true, "church256_small": true}
+
+// hiresGoldens are the cases of testdata/ref/make_golden_hires.py, whose
+// case.json is a whole tgan config (plus test fields).
+var hiresGoldens = map[string]bool{"final_stl_small": true, "final_norp_small": true,
+	"celeba256_small": true, "church256_small": true}
+
+// checkHiresGolden: the config inferred from the tensors alone is
+// case.json's, and every tensor of the file's three state dicts is
+// imported unchanged under its own name, none left over.
+func checkHiresGolden(t *testing.T, dir string, caseJSON []byte, ck *checkpoint.Checkpoint) {
+	t.Helper()
+	var want model.Config
+	if err := json.Unmarshal(caseJSON, &want); err != nil {
+		t.Fatal(err)
+	}
+	if got := ck.Config.JSON(); got != want.JSON() {
+		t.Errorf("inferred config\n %s\nwant %s", got, want.JSON())
+	}
+	obj, err := loadPickle(filepath.Join(dir, "official.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _ := dictEntries(obj)
+	for _, e := range top {
+		var w model.Weights
+		switch e.key {
+		case keyGen:
+			w = ck.Gen
+		case keyAvgGen:
+			w = ck.AvgGen
+		case keyDis:
+			w = ck.Dis
+		default:
+			continue
+		}
+		es, _ := dictEntries(e.value)
+		file, err := (&importer{}).stateDict(e.key, es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(file) != len(w) {
+			t.Errorf("%s: %d tensors in the file, %d imported", e.key, len(file), len(w))
+		}
+		sameWeights(t, e.key, w, file)
+	}
+}
 
 const leanNumel = 4096
 
