@@ -22,6 +22,15 @@ type builder struct {
 	w     model.Weights
 	added map[string]bool
 	err   error // first missing tensor
+
+	noise    string // the "noise" graph input [B, T], or "" (window.go)
+	noiseOff int    // draws of each noise row used so far
+	consts   int    // constants named by constName
+
+	// Celeba256_gen cross-attention: the z embedding [B*E, Cross], E, and
+	// the token count per image of the stage being built.
+	embed                    string
+	embedTokens, crossTokens int
 }
 
 func newBuilder(name string, w model.Weights) *builder {
@@ -90,16 +99,46 @@ func (b *builder) gelu(x string) string {
 }
 
 // block is the pre-norm transformer block on x [B*n, C]:
-// x += Attn(LN1(x)); x += MLP(LN2(x)).
-func (b *builder) block(x string, blk model.Block, n int) string {
+// [x += CrossAttn(x, embedding);] x += Attn(Norm1(x) [+ s*noise]);
+// x += MLP(Norm2(x)). noise, when set, is the block's attention-noise
+// column [B*n, 1] in the token order of x (see noiseColumn); it is scaled
+// by the block's noise_strength_1 and broadcast over the channels.
+func (b *builder) block(x string, blk model.Block, n int, noise string) string {
 	prev := b.g.Scope(trimDot(blk.Prefix))
 	defer b.g.Scope(prev)
-	h := b.layerNorm(x, blk.LN1W(), blk.LN1B())
+	if blk.Cross > 0 {
+		x = b.op("Add", nil, x, b.crossAttention(x, blk))
+	}
+	h := b.norm(x, blk, 1)
+	if noise != "" {
+		h = b.op("Add", nil, h, b.op("Mul", nil, noise, b.param(blk.NoiseW())))
+	}
 	x = b.op("Add", nil, x, b.attention(h, blk, n))
-	h = b.layerNorm(x, blk.LN2W(), blk.LN2B())
+	h = b.norm(x, blk, 2)
 	h = b.linear(h, blk.FC1W(), blk.FC1B())
 	h = b.linear(b.gelu(h), blk.FC2W(), blk.FC2B())
 	return b.op("Add", nil, x, h)
+}
+
+// norm is the block's pre-norm i (1 or 2): LayerNorm with its tensors, or
+// PixelNorm for a block that has none.
+func (b *builder) norm(x string, blk model.Block, i int) string {
+	switch {
+	case blk.PixelNorm:
+		return b.pixelNorm(x)
+	case i == 1:
+		return b.layerNorm(x, blk.LN1W(), blk.LN1B())
+	}
+	return b.layerNorm(x, blk.LN2W(), blk.LN2B())
+}
+
+// pixelNorm is x / sqrt(mean(x^2 over the last axis) + 1e-8): the official
+// x * rsqrt(...), as a division (one rounding instead of two).
+func (b *builder) pixelNorm(x string) string {
+	sq := b.op("Mul", nil, x, x)
+	ms := b.op("ReduceMean", []onnx.Attr{onnx.AttrInts("axes", -1), onnx.AttrInt("keepdims", 1)}, sq)
+	ms = b.op("Add", nil, ms, b.g.Float(model.PixelNormEps))
+	return b.op("Div", nil, x, b.op("Sqrt", nil, ms))
 }
 
 // attention is multi-head self-attention on x [B*n, C], batched as 4-D
@@ -137,14 +176,15 @@ func (b *builder) relPosBias(blk model.Block) string {
 	return b.transpose(g, 2, 0, 1) // [n, n, h] -> [h, n, n]
 }
 
-// blocks runs a stack of blocks on tokens x [B, n, C] and returns [B, n, C].
+// blocks runs a stack of blocks without attention noise on tokens x
+// [B, n, C] and returns [B, n, C].
 func (b *builder) blocks(x string, blks []model.Block, n, c int) string {
 	if len(blks) == 0 {
 		return x
 	}
 	x = b.reshape(x, -1, int64(c))
 	for _, blk := range blks {
-		x = b.block(x, blk, n)
+		x = b.block(x, blk, n, "")
 	}
 	return b.reshape(x, -1, int64(n), int64(c))
 }
@@ -173,14 +213,19 @@ func (b *builder) addPos(x, name string) string {
 	return b.op("Add", nil, x, b.param(name))
 }
 
-// clsHead is the discriminator head on tokens x [B, n, C]: LayerNorm and
-// Linear(C->1) on token 0. LayerNorm acts on each token alone, so taking
-// token 0 first gives the same numbers for a fraction of the work.
-func (b *builder) clsHead(x, normW, normB string) string {
+// clsHead is the discriminator head on tokens x [B, n, C]: the final norm
+// (LayerNorm, or PixelNorm when pn) and Linear(C->1) on token 0. The norm
+// acts on each token alone, so taking token 0 first gives the same numbers
+// for a fraction of the work.
+func (b *builder) clsHead(x, normW, normB string, pn bool) string {
 	prev := b.g.Scope("head")
 	defer b.g.Scope(prev)
 	t := b.op("Gather", []onnx.Attr{onnx.AttrInt("axis", 1)}, x, b.g.Int64(0)) // [B, C]
-	t = b.layerNorm(t, normW, normB)
+	if pn {
+		t = b.pixelNorm(t)
+	} else {
+		t = b.layerNorm(t, normW, normB)
+	}
 	return b.linear(t, model.DHeadW, model.DHeadB) // [B, 1]
 }
 

@@ -19,6 +19,33 @@ import (
 // w must hold exactly cfg.DParams(); meta adds to (or overrides) the
 // metadata that Metadata computes for the discriminator.
 func Discriminator(cfg *model.Config, w model.Weights, meta map[string]string) (*onnx.Model, error) {
+	return discriminator(cfg, w, meta, false)
+}
+
+// DiscriminatorNoise is Discriminator with the attention noise of the final
+// two-scale D as a second input "noise" [batch, T] (the draws of blocks_1,
+// blocks_2 and last_block in forward order, each [N] in token order, the
+// last with the cls token first), scaled by the learned noise_strength_1:
+// the official network exactly, for parity tests and for callers that want
+// the noisy D. Metadata KeyDNoise says "input". It fails for a D without
+// noise.
+func DiscriminatorNoise(cfg *model.Config, w model.Weights, meta map[string]string) (*onnx.Model, error) {
+	if cfg.DKind != model.DScale2 || cfg.DNoNoise {
+		return nil, errorf("the %s discriminator has no attention noise", cfg.DKind)
+	}
+	return discriminator(cfg, w, merge(map[string]string{KeyDNoise: "input"}, meta), true)
+}
+
+// DiscriminatorNoiseSize is T of DiscriminatorNoise's input.
+func DiscriminatorNoiseSize(cfg *model.Config) int {
+	if cfg.DKind != model.DScale2 || cfg.DNoNoise {
+		return 0
+	}
+	n1, n2 := cfg.DTokens(), cfg.DScale2Side()*cfg.DScale2Side()
+	return cfg.DDepth*(n1+n2) + n2 + 1
+}
+
+func discriminator(cfg *model.Config, w model.Weights, meta map[string]string, noise bool) (*onnx.Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, errorf("%w", err)
 	}
@@ -28,21 +55,27 @@ func Discriminator(cfg *model.Config, w model.Weights, meta map[string]string) (
 	b := newBuilder("tgan_discriminator", w)
 	side := int64(cfg.ImageSize)
 	img := b.g.Input("image", onnx.Batch, 3, side, side)
+	if noise {
+		b.noise = b.g.Input(NoiseInput, onnx.Batch, int64(DiscriminatorNoiseSize(cfg)))
+	}
 	var logit string
-	if cfg.DKind == model.DViT {
+	switch cfg.DKind {
+	case model.DViT:
 		logit = b.discriminatorV1(cfg, img)
-	} else {
+	case model.DCeleba256, model.DScale3:
+		logit = b.discriminator3(cfg, img)
+	default:
 		logit = b.discriminatorScale2(cfg, img)
 	}
 	b.g.Output(logit, "logit", onnx.Batch, 1)
 	if b.err != nil {
 		return nil, b.err
 	}
-	return &onnx.Model{
-		Graph:     b.g,
-		DocString: "TransGAN discriminator exported by tgan (evaluation mode, no attention noise): image -> logit.",
-		Metadata:  merge(Metadata(cfg, DiscriminatorNetwork), meta),
-	}, b.g.Err()
+	doc := "TransGAN discriminator exported by tgan (evaluation mode, no attention noise): image -> logit."
+	if noise {
+		doc = "TransGAN discriminator exported by tgan (evaluation mode): image, attention noise -> logit."
+	}
+	return &onnx.Model{Graph: b.g, DocString: doc, Metadata: merge(Metadata(cfg, DiscriminatorNetwork), meta)}, b.g.Err()
 }
 
 // discriminatorV1 is ViT_8_8: patch conv, tokens, cls first, + pos_embed,
@@ -55,7 +88,7 @@ func (b *builder) discriminatorV1(cfg *model.Config, img string) string {
 	x = b.prependCls(x, img, c)
 	x = b.addPos(x, model.DPos)
 	x = b.blocks(x, cfg.DBlocks()[0], n+1, c)
-	return b.clsHead(x, cfg.DNormW(), cfg.DNormB())
+	return b.clsHead(x, cfg.DNormW(), cfg.DNormB(), cfg.DNorm == model.PixelNorm)
 }
 
 // discriminatorScale2 is ViT_custom_scale2_rp_noise: fRGB_1 tokens +
@@ -71,7 +104,7 @@ func (b *builder) discriminatorScale2(cfg *model.Config, img string) string {
 	b.g.Scope("fRGB_1")
 	x1 := b.conv(img, model.DRGB1W, model.DRGB1B, cfg.DPatch, cfg.DPatch)
 	x1 = b.addPos(b.mapToTokens(x1, c1, n1), model.DPos1)
-	x1 = b.blocks(x1, groups[0], n1, c1)
+	x1 = b.windowedBlocks(x1, groups[0], b.stageNoise(len(groups[0]), n1, w1, 0), w1, 0, c1)
 	b.g.Scope("pool")
 	m := b.tokensToMap(x1, c1, w1, w1)
 	m = b.op("AveragePool", []onnx.Attr{onnx.AttrInts("kernel_shape", 2, 2), onnx.AttrInts("strides", 2, 2)}, m)
@@ -82,9 +115,9 @@ func (b *builder) discriminatorScale2(cfg *model.Config, img string) string {
 	x2 = b.mapToTokens(x2, c/4, n2)
 	x := b.op("Concat", []onnx.Attr{onnx.AttrInt("axis", 2)}, x1, x2)
 	x = b.addPos(x, model.DPos2)
-	x = b.blocks(x, groups[1], n2, c)
+	x = b.windowedBlocks(x, groups[1], b.stageNoise(len(groups[1]), n2, w2, 0), w2, 0, c)
 	b.g.Scope("cls")
 	x = b.prependCls(x, img, c)
-	x = b.blocks(x, groups[2], n2+1, c)
-	return b.clsHead(x, cfg.DNormW(), cfg.DNormB())
+	x = b.clsBlocks(x, groups[2], b.stageNoise(len(groups[2]), n2+1, 0, 0), n2+1, c)
+	return b.clsHead(x, cfg.DNormW(), cfg.DNormB(), cfg.DNorm == model.PixelNorm)
 }

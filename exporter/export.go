@@ -37,7 +37,8 @@ const ValueRange = "[-1,1] raw, clamp when converting to pixels"
 // KeyLatentDim, KeyImageSize, KeyValueRange, KeyNetwork, KeyPrecision
 // (PrecisionFP32; Float16 sets PrecisionFP16) and KeyVersion ("dev" until
 // the caller overrides it), plus KeyDNoise "omitted" for a two-scale
-// discriminator.
+// discriminator with noise (DiscriminatorNoise sets "input") and KeyGNoise
+// for a generator with a noise input.
 func Metadata(cfg *model.Config, network string) map[string]string {
 	md := map[string]string{
 		KeyVersion:    "dev",
@@ -48,8 +49,11 @@ func Metadata(cfg *model.Config, network string) map[string]string {
 		KeyNetwork:    network,
 		KeyPrecision:  PrecisionFP32,
 	}
-	if network == DiscriminatorNetwork && cfg.DKind == model.DScale2 {
+	if network == DiscriminatorNetwork && cfg.DKind == model.DScale2 && !cfg.DNoNoise {
 		md[KeyDNoise] = "omitted"
+	}
+	if network == GeneratorNetwork {
+		noiseMetadata(cfg, md)
 	}
 	return md
 }

@@ -9,6 +9,11 @@ import (
 // [batch, latent_dim] -> output "image" [batch, 3, H, W], the raw output
 // (no tanh, no clamp: about [-1, 1], clamp when converting to pixels).
 //
+// Families with attention noise (ViT_custom, the 256 generators) take a
+// second input "noise" [batch, GeneratorNoise(cfg)]: the standard-normal
+// draws of every self-attention, in forward order, each [N] in
+// image-token order (see generator256.go).
+//
 // The graph follows the official forward pass at inference: l1 viewed as
 // [B, bw*bw, C] (token t takes elements [t*C, (t+1)*C)), + pos_embed_1,
 // the stage-1 blocks; for every later stage pixel upsampling
@@ -28,15 +33,27 @@ func Generator(cfg *model.Config, w model.Weights, meta map[string]string) (*onn
 	}
 	b := newBuilder("tgan_generator", w)
 	z := b.g.Input("z", onnx.Batch, int64(cfg.LatentDim))
+	if cfg.GNoise() {
+		b.noise = b.g.Input(NoiseInput, onnx.Batch, int64(GeneratorNoise(cfg)))
+	}
 	x := b.linear(z, model.GL1W, model.GL1B)                                // [B, N0*C]
 	x = b.reshape(x, -1, int64(cfg.StageTokens(0)), int64(cfg.StageDim(0))) // [B, N0, C]
+	if cfg.GArch == model.GCeleba256 {
+		b.embedding(z, cfg)
+	}
 	for s, stage := range cfg.GBlocks() {
 		b.g.Scope(model.GPosEmbed(s))
-		if s > 0 {
+		switch {
+		case s > 0 && s <= cfg.BicubicStages():
+			x = b.bicubicUpsample(x, cfg.StageDim(s-1), cfg.StageWidth(s-1))
+		case s > 0:
 			x = b.pixelUpsample(x, cfg.StageDim(s-1), cfg.StageWidth(s-1))
 		}
 		x = b.addPos(x, model.GPosEmbed(s))
-		x = b.blocks(x, stage, cfg.StageTokens(s), cfg.StageDim(s))
+		x = b.generatorStage(x, cfg, s, stage)
+		if cfg.UpDownAfter(s) {
+			x = b.updown(x, cfg.StageDim(s), cfg.StageWidth(s))
+		}
 	}
 	b.g.Scope("deconv")
 	last, side := cfg.Stages()-1, int64(cfg.ImageSize)
@@ -46,11 +63,11 @@ func Generator(cfg *model.Config, w model.Weights, meta map[string]string) (*onn
 	if b.err != nil {
 		return nil, b.err
 	}
-	return &onnx.Model{
-		Graph:     b.g,
-		DocString: "TransGAN generator exported by tgan: z -> raw image in about [-1, 1].",
-		Metadata:  merge(Metadata(cfg, GeneratorNetwork), meta),
-	}, b.g.Err()
+	doc := "TransGAN generator exported by tgan: z -> raw image in about [-1, 1]."
+	if b.noise != "" {
+		doc = "TransGAN generator exported by tgan: z, attention noise -> raw image in about [-1, 1]."
+	}
+	return &onnx.Model{Graph: b.g, DocString: doc, Metadata: merge(Metadata(cfg, GeneratorNetwork), meta)}, b.g.Err()
 }
 
 // pixelUpsample maps tokens [B, H*W, C] of an H x W map to tokens

@@ -3,6 +3,7 @@ package exporter
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/npy"
@@ -30,6 +31,9 @@ func TestGolden(t *testing.T) {
 		dir := filepath.Join(goldenDir, c.Name())
 		if !fileExists(filepath.Join(dir, "official.pth")) || !fileExists(filepath.Join(dir, "g.npy")) {
 			continue // another kind of golden (e.g. a training step)
+		}
+		if slices.Contains(zooGoldens, c.Name()) {
+			continue // with attention-noise draws: TestParityZoo
 		}
 		ran++
 		t.Run(c.Name(), func(t *testing.T) {

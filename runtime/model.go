@@ -38,16 +38,26 @@ type Model struct {
 	outputs  []TensorInfo
 	meta     map[string]string
 
-	mu      sync.Mutex
-	sess    *ort.DynamicAdvancedSession
-	buffers map[string]*ioTensors
+	mu        sync.Mutex
+	sess      *ort.DynamicAdvancedSession
+	buffers   map[string]*ioTensors
+	noiseSeed int64 // seeds the NoiseInput that Run draws
 }
 
 // ioTensors are the preallocated tensors for one input shape. out is nil
 // until the first run when the output shape cannot be computed in advance.
 type ioTensors struct {
-	in  *ort.Tensor[float32]
-	out *ort.Tensor[float32]
+	in    *ort.Tensor[float32]
+	noise *ort.Tensor[float32] // the NoiseInput, for a model that has one
+	out   *ort.Tensor[float32]
+}
+
+func (b *ioTensors) destroy() {
+	for _, t := range []*ort.Tensor[float32]{b.in, b.noise, b.out} {
+		if t != nil {
+			t.Destroy()
+		}
+	}
 }
 
 // OpenModel opens the .onnx file at path on e's provider and reads its
@@ -226,10 +236,7 @@ func (m *Model) close() error {
 
 func (m *Model) dropBuffers() {
 	for k, b := range m.buffers {
-		b.in.Destroy()
-		if b.out != nil {
-			b.out.Destroy()
-		}
+		b.destroy()
 		delete(m.buffers, k)
 	}
 }

@@ -18,20 +18,29 @@ import (
 // The session and the input and output tensors are reused across calls with
 // the same input shape; a new shape (a different batch size) gets its own
 // tensors, and up to a few shapes are kept.
+//
+// A generator with a NoiseInput ([batch, T] attention noise) gets it drawn
+// by DrawNoise from the model's noise seed (SetNoiseSeed) and each item's
+// input; RunNoise takes it from the caller instead.
 func (m *Model) Run(input []float32, inShape []int64) ([]float32, []int64, error) {
-	out, shape, err := m.run(input, inShape)
+	out, shape, err := m.runWith(input, inShape, nil, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("runtime: run %s: %w", m.path, err)
 	}
 	return out, shape, nil
 }
 
-func (m *Model) run(input []float32, inShape []int64) ([]float32, []int64, error) {
+func (m *Model) runWith(input []float32, inShape []int64, noise []float32, given bool) ([]float32, []int64, error) {
 	if err := m.checkSignature(); err != nil {
 		return nil, nil, err
 	}
 	if err := m.checkInput(input, inShape); err != nil {
 		return nil, nil, err
+	}
+	if given {
+		if err := m.checkNoise(noise, inShape[0]); err != nil {
+			return nil, nil, err
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -43,11 +52,19 @@ func (m *Model) run(input []float32, inShape []int64) ([]float32, []int64, error
 		return nil, nil, err
 	}
 	copy(b.in.GetData(), input)
+	ins := []ort.Value{b.in}
+	if b.noise != nil {
+		if !given {
+			noise = DrawNoise(m.noiseSeed, input, len(input)/int(inShape[0]), m.NoiseSize())
+		}
+		copy(b.noise.GetData(), noise)
+		ins = append(ins, b.noise)
+	}
 	outs := []ort.Value{nil}
 	if b.out != nil {
 		outs[0] = b.out
 	}
-	run := func() error { return m.sess.Run([]ort.Value{b.in}, outs) }
+	run := func() error { return m.sess.Run(ins, outs) }
 	if m.provider == CUDA {
 		err = GuardSignals(run)
 	} else {
@@ -70,9 +87,10 @@ func (m *Model) run(input []float32, inShape []int64) ([]float32, []int64, error
 	return slices.Clone(b.out.GetData()), slices.Clone([]int64(b.out.GetShape())), nil
 }
 
-// checkSignature reports whether Run can handle the model at all.
+// checkSignature reports whether Run can handle the model at all: one
+// input (plus a NoiseInput) and one output.
 func (m *Model) checkSignature() error {
-	if len(m.inputs) != 1 || len(m.outputs) != 1 {
+	if (len(m.inputs) != 1 && m.NoiseSize() == 0) || len(m.outputs) != 1 {
 		return fmt.Errorf("Run needs one input and one output; model has %d inputs %v and %d outputs %v",
 			len(m.inputs), names(m.inputs), len(m.outputs), names(m.outputs))
 	}
@@ -122,9 +140,15 @@ func (m *Model) tensorsFor(inShape []int64) (*ioTensors, error) {
 		return nil, fmt.Errorf("allocate input %v: %w", inShape, err)
 	}
 	b := &ioTensors{in: in}
+	if t := m.NoiseSize(); t > 0 {
+		if b.noise, err = ort.NewEmptyTensor[float32](ort.NewShape(inShape[0], int64(t))); err != nil {
+			in.Destroy()
+			return nil, fmt.Errorf("allocate input %s [%d %d]: %w", NoiseInput, inShape[0], t, err)
+		}
+	}
 	if outShape, ok := m.knownOutputShape(inShape[0]); ok {
 		if b.out, err = ort.NewEmptyTensor[float32](ort.NewShape(outShape...)); err != nil {
-			in.Destroy()
+			b.destroy()
 			return nil, fmt.Errorf("allocate output %v: %w", outShape, err)
 		}
 	}

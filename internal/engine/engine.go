@@ -40,7 +40,10 @@ type Options struct {
 	// (checkpoints only; an ONNX file holds whichever G was exported).
 	RawGenerator bool
 	// NoiseSeed seeds the final D's attention noise (checkpoints only; the
-	// exported D omits the noise). The noise is scaled by the learned
+	// exported D omits the noise), and the attention noise of an exported
+	// generator with a "noise" input (ViT_custom, the 256 families), which
+	// runtime.DrawNoise derives from this seed and each latent, so that the
+	// same latents give the same images. The noise is scaled by the learned
 	// noise_strength_1, which is 0 unless trained.
 	NoiseSeed int64
 }

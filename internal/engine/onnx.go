@@ -29,6 +29,7 @@ func openONNX(path string, n Network, opts Options) (Model, error) {
 		env.Close()
 		return nil, err
 	}
+	m.SetNoiseSeed(opts.NoiseSeed) // generators with a noise input (runtime.DrawNoise)
 	om := &onnxModel{env: env, m: m, network: n}
 	if err := om.readConfig(path); err != nil {
 		env.Close()

@@ -1,0 +1,83 @@
+package exporter
+
+import (
+	"math/rand"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/runtime"
+)
+
+// zooConfigs are the small golden cases of the zoo's newer families
+// (testdata/golden/{final_stl_small,final_norp_small,celeba256_small,
+// church256_small}/case.json): every new code path at a size that runs in
+// well under a second.
+func zooConfigs(t testing.TB) map[string]*model.Config {
+	t.Helper()
+	preset := func(name string) *model.Config {
+		c, err := model.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	stl := preset("final-stl")
+	stl.LatentDim, stl.GDim, stl.BottomWidth, stl.GDepths, stl.ImageSize = 16, 64, 3, []int{1, 1, 1}, 12
+	stl.DDim, stl.DDepth, stl.DPatch = 32, 1, 2
+	norp := preset("final-cifar-norp")
+	norp.LatentDim, norp.GDim, norp.BottomWidth, norp.GDepths, norp.ImageSize = 16, 64, 2, []int{1, 1, 1}, 8
+	norp.DDim, norp.DDepth, norp.DPatch = 32, 1, 2
+	hires := func(name string, depth0, ddim, patch int) *model.Config {
+		c := preset(name)
+		c.LatentDim, c.GDim, c.BottomWidth, c.GHeads, c.ImageSize = 16, 128, 2, 2, 64
+		c.GDepths, c.GWindows = []int{depth0, 1, 1, 1, 1, 1}, []int{2, 4, 8, 4, 4, 4}
+		c.DDim, c.DDepth, c.DPatch, c.DWindow = ddim, 3, patch, 4
+		return c
+	}
+	return map[string]*model.Config{
+		"final_stl_small":  stl,
+		"final_norp_small": norp,
+		"celeba256_small":  hires("celeba-hq-256", 0, 32, 2),
+		"church256_small":  hires("church-256", 1, 64, 4),
+	}
+}
+
+// noisyNets are random weights with every noise strength and bias non-zero
+// (InitWeights leaves them 0, which would hide a misplaced noise or bias).
+func noisyNets(cfg *model.Config, seed int64) (g, d model.Weights) {
+	g, d = randomNets(cfg, seed)
+	rng := rand.New(rand.NewSource(seed + 1))
+	for _, w := range []model.Weights{g, d} {
+		for name, t := range w {
+			if strings.HasSuffix(name, "noise_strength_1") || strings.HasSuffix(name, ".bias") ||
+				strings.Contains(name, "pos_embed") {
+				for i := range t.F32 {
+					t.F32[i] = float32(0.3 * rng.NormFloat64())
+				}
+			}
+		}
+	}
+	return g, d
+}
+
+// runNoiseFile is runFile for a network with a noise input.
+func runNoiseFile(tb testing.TB, env *runtime.Env, m *onnx.Model, name string, input []float32, shape []int64, noise []float32) ([]float32, []int64) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), name)
+	if err := m.WriteFile(path); err != nil {
+		tb.Fatal(err)
+	}
+	rm, err := env.OpenModel(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rm.Close()
+	out, outShape, err := rm.RunNoise(input, shape, noise)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out, outShape
+}
