@@ -22,7 +22,6 @@ import (
 	"github.com/tgan-dev/tgan/internal/dataset"
 	"github.com/tgan-dev/tgan/internal/imageio"
 	"github.com/tgan-dev/tgan/internal/quality"
-	"github.com/tgan-dev/tgan/internal/tfevents"
 	"github.com/tgan-dev/tgan/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -45,8 +44,6 @@ type RunInfo struct {
 	Keep            int    `json:"keep" yaml:"keep"`                         // checkpoints kept; default 3
 	// Eval, when set, tracks sample quality during training (eval.go).
 	Eval *EvalInfo `json:"eval,omitempty" yaml:"eval,omitempty"`
-	// NoTensorBoard turns off the TensorBoard events files (tensorboard.go).
-	NoTensorBoard bool `json:"no_tensorboard,omitempty" yaml:"no_tensorboard,omitempty"`
 }
 
 // ErrBudget is returned (wrapped) by Train when Run.Budget is spent; the
@@ -85,7 +82,6 @@ type Run struct {
 	lastRow   time.Time
 	lock      *os.File
 	eval      evalState
-	tb        *tensorBoard
 	sessStart time.Time
 	nowFn     func() time.Time // the clock (tests replace it)
 }
@@ -131,10 +127,6 @@ func NewRun(dir string, info RunInfo, t *Trainer) (*Run, error) {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, MetricsFile), nil, 0o644); err != nil {
-		r.Close()
-		return nil, err
-	}
-	if err := tfevents.Prune(dir, -1); err != nil { // as metrics.jsonl: a fresh history
 		r.Close()
 		return nil, err
 	}
@@ -191,9 +183,6 @@ func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, erro
 		return nil, err
 	}
 	r.restoreEval(rows, ck)
-	if err := tfevents.Prune(dir, int64(t.GSteps)); err != nil { // as truncateMetrics
-		return nil, err
-	}
 	ok = true
 	return r, nil
 }
@@ -234,9 +223,6 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 			progressbar.OptionSetItsString("G steps"), progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(500*time.Millisecond), progressbar.OptionShowElapsedTimeOnFinish())
 	}
-	if err := r.openEvents(); err != nil {
-		return err
-	}
 	r.sessStart, r.eval.sessEval = r.now(), 0
 	r.lastRow = r.sessStart
 	saved := -1
@@ -244,7 +230,6 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 		if err := ctx.Err(); err != nil {
 			return r.interrupted(bar, err)
 		}
-		emaDecay := t.emaBeta() // of this iteration's G step, if it has one
 		st, err := t.Step()
 		if err != nil {
 			if errors.Is(err, ErrNonFinite) {
@@ -271,9 +256,6 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 			}
 		}
 		if err := r.writeMetrics(m); err != nil {
-			return err
-		}
-		if err := r.writeEvents(m, emaDecay); err != nil {
 			return err
 		}
 		if m.FDEMA != nil {
@@ -425,10 +407,7 @@ func (r *Run) saveSamples() error {
 	if err != nil {
 		return err
 	}
-	if err := imageio.SavePNG(filepath.Join(r.Dir, fmt.Sprintf("samples-%d.png", t.GSteps)), grid); err != nil {
-		return err
-	}
-	return r.writeSampleEvent(grid)
+	return imageio.SavePNG(filepath.Join(r.Dir, fmt.Sprintf("samples-%d.png", t.GSteps)), grid)
 }
 
 func (r *Run) latestName() string {
@@ -530,8 +509,6 @@ type Metric struct {
 	// time so far, in seconds.
 	EvalS      *float64 `json:"eval_s,omitempty"`
 	EvalTotalS *float64 `json:"eval_total_s,omitempty"`
-	// Precision, recall, density and coverage (trainer/eval.go).
-	*EvalPRDC
 }
 
 // statsAcc averages the D numbers of the iterations between two G steps.
@@ -634,15 +611,12 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// Close ends the TensorBoard file and releases the run folder's lock.
+// Close releases the run folder's lock.
 func (r *Run) Close() error {
-	err := r.closeEvents()
 	if r.lock == nil {
-		return err
+		return nil
 	}
-	if cerr := r.lock.Close(); err == nil {
-		err = cerr
-	}
+	err := r.lock.Close()
 	r.lock = nil
 	return err
 }
