@@ -421,4 +421,27 @@ func TestHiresBareGenerator(t *testing.T) {
 	}
 }
 
-func init() { _ = os.Getenv }
+
+// TestWriteHiresForReference writes, when TGAN_HIRES_PTH names a folder,
+// an export --pth of a random checkpoint (weights, EMA, Adam moments) of
+// every new family at small size, with and without the module. prefix,
+// plus its config, for testdata/ref/check_export_pth_hires.py to load
+// strictly into the PyTorch reference.
+func TestWriteHiresForReference(t *testing.T) {
+	dir := os.Getenv("TGAN_HIRES_PTH")
+	if dir == "" {
+		t.Skip("set TGAN_HIRES_PTH to a folder to write the files")
+	}
+	for name, cfg := range hiresConfigs(t) {
+		ck := hiresCheckpoint(t, cfg, 9)
+		for _, prefix := range []bool{false, true} {
+			out := filepath.Join(dir, name+map[bool]string{false: ".pth", true: "_module.pth"}[prefix])
+			if _, err := Export(out, ck, ExportOptions{ModulePrefix: prefix}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".json"), []byte(cfg.JSON()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
