@@ -71,6 +71,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "eval-logits-output", Value: "logits", Usage: "name of the network's logits output (IS; optional)"},
 			&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so for --eval-net (default: $" + runtime.LibraryEnvVar + ", then .ort/ from scripts/setup.sh)"},
 			&cli.Float64Flag{Name: "sr-weight", Usage: fmt.Sprintf("v1 multi-task co-training: weight `W` of the auxiliary super-resolution MSE added to the G loss (0: off; the paper gives no value, %g is tgan's suggestion)", trainer.DefaultSRWeight)},
+			&cli.BoolFlag{Name: "no-tensorboard", Usage: "write no TensorBoard events files (events.out.tfevents.*) into the run folder (kept on --resume; --no-tensorboard=false turns them back on)"},
 			executorFlags()[0], executorFlags()[1],
 		},
 		Action: runTrain,
@@ -123,6 +124,9 @@ func runTrain(c *cli.Context) error {
 		}
 		if err == nil && c.IsSet("keep") {
 			run.Info.Keep = c.Int("keep")
+		}
+		if err == nil && c.IsSet("no-tensorboard") {
+			run.Info.NoTensorBoard = c.Bool("no-tensorboard")
 		}
 		if err == nil {
 			if closeExec, err = useExecutor(c, run.Trainer); err != nil {
@@ -278,7 +282,8 @@ func newRun(c *cli.Context) (*trainer.Run, func(), error) {
 	if err := opts.Defaults(cfg).Validate(); err != nil {
 		return nil, nil, err
 	}
-	info := trainer.RunInfo{Dataset: c.String("dataset"), Data: c.String("data"), CheckpointEvery: c.Int("checkpoint-every"), Keep: c.Int("keep")}
+	info := trainer.RunInfo{Dataset: c.String("dataset"), Data: c.String("data"), CheckpointEvery: c.Int("checkpoint-every"), Keep: c.Int("keep"),
+		NoTensorBoard: c.Bool("no-tensorboard")}
 	if info.Eval, err = evalInfo(c, nil, info.CheckpointEvery); err != nil {
 		return nil, nil, err
 	}
