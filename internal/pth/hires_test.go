@@ -421,7 +421,6 @@ func TestHiresBareGenerator(t *testing.T) {
 	}
 }
 
-
 // TestWriteHiresForReference writes, when TGAN_HIRES_PTH names a folder,
 // an export --pth of a random checkpoint (weights, EMA, Adam moments) of
 // every new family at small size, with and without the module. prefix,
