@@ -6,6 +6,7 @@ import (
 
 	"github.com/tgan-dev/tgan/internal/pth"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runtime"
 )
 
 // zooGoldens are the golden cases of the zoo's newer families, made by the
@@ -15,9 +16,19 @@ var zooGoldens = []string{"final_stl_small", "final_norp_small", "celeba256_smal
 
 // TestParityZoo imports each official checkpoint, exports G and D, feeds
 // the golden noise (converted from the official window order to tgan's
-// image-token order) and compares with PyTorch's outputs.
+// image-token order) and compares with PyTorch's outputs, for the standard
+// file as written and for the fused form that tgan's runtime makes of it
+// (one MultiHeadAttention per block, windows folded into the batch).
 func TestParityZoo(t *testing.T) {
-	env := openEnv(t, 0)
+	for _, form := range []struct{ name, fuse string }{{"standard", "off"}, {"fused", "on"}} {
+		t.Run(form.name, func(t *testing.T) {
+			t.Setenv(runtime.FuseEnv, form.fuse)
+			parityZoo(t, openEnv(t, 0))
+		})
+	}
+}
+
+func parityZoo(t *testing.T, env *runtime.Env) {
 	for _, name := range zooGoldens {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(goldenDir, name)

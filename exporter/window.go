@@ -127,7 +127,7 @@ func (b *builder) crossAttention(x string, blk model.Block) string {
 // map of tokens [B, side*side, C]: ONNX Resize, cubic with a = -0.75,
 // half-pixel coordinates (align_corners=False) and taps clamped to the
 // edge (exclude_outside 0), which ONNX Runtime computes with the phase
-// weights of SPEC-hires 0.5 (TestBicubicResize checks it against them).
+// weights of SPEC-hires 0.5 (TestResampling checks it against them).
 func (b *builder) bicubicUpsample(x string, c, side int) string {
 	m := b.tokensToMap(x, c, side, side)
 	scales := b.g.Initializer(b.constName("resize.scales"), []int{4}, []float32{1, 1, 2, 2})

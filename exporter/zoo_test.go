@@ -81,3 +81,71 @@ func runNoiseFile(tb testing.TB, env *runtime.Env, m *onnx.Model, name string, i
 	}
 	return out, outShape
 }
+
+// zooNet is one exported network of a zoo config with an input and, for a
+// network with a noise input, the noise.
+type zooNet struct {
+	name         string
+	model        *onnx.Model
+	input, noise []float32
+	shape        []int64
+}
+
+// zooNets exports G (noise input when the family has one) and D (with its
+// noise input for the noisy two-scale D) of cfg with noisy random weights,
+// with inputs for batch 3.
+func zooNets(t *testing.T, cfg *model.Config) []zooNet {
+	t.Helper()
+	gw, dw := noisyNets(cfg, 7)
+	g, err := Generator(cfg, gw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	L, S := cfg.LatentDim, int64(cfg.ImageSize)
+	nets := []zooNet{{"G", g, randn(3*L, 8), nil, []int64{3, int64(L)}}}
+	if T := GeneratorNoise(cfg); T > 0 {
+		nets[0].noise = randn(3*T, 9)
+	}
+	d, err := Discriminator(cfg, dw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := randn(3*3*int(S*S), 10)
+	nets = append(nets, zooNet{"D", d, img, nil, []int64{3, 3, S, S}})
+	if T := DiscriminatorNoiseSize(cfg); T > 0 {
+		dn, err := DiscriminatorNoise(cfg, dw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nets = append(nets, zooNet{"D+noise", dn, img, randn(3*T, 11), []int64{3, 3, S, S}})
+	}
+	return nets
+}
+
+// runBytes runs an encoded model (standard, or fused and marked so) on
+// the net's input.
+func runBytes(t *testing.T, env *runtime.Env, data []byte, net zooNet) []float32 {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "m.onnx")
+	if err := onnx.WriteFileAtomic(path, data); err != nil {
+		t.Fatal(err)
+	}
+	m, err := env.OpenModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var out []float32
+	if net.noise != nil {
+		out, _, err = m.RunNoise(net.input, net.shape, net.noise)
+	} else {
+		out, _, err = m.Run(net.input, net.shape)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !allFinite(out) {
+		t.Fatalf("%s: non-finite output", net.name)
+	}
+	return out
+}
