@@ -22,6 +22,7 @@ import (
 	"github.com/tgan-dev/tgan/internal/dataset"
 	"github.com/tgan-dev/tgan/internal/imageio"
 	"github.com/tgan-dev/tgan/internal/quality"
+	"github.com/tgan-dev/tgan/internal/tfevents"
 	"github.com/tgan-dev/tgan/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -44,6 +45,8 @@ type RunInfo struct {
 	Keep            int    `json:"keep" yaml:"keep"`                         // checkpoints kept; default 3
 	// Eval, when set, tracks sample quality during training (eval.go).
 	Eval *EvalInfo `json:"eval,omitempty" yaml:"eval,omitempty"`
+	// NoTensorBoard turns off the TensorBoard events files (tensorboard.go).
+	NoTensorBoard bool `json:"no_tensorboard,omitempty" yaml:"no_tensorboard,omitempty"`
 }
 
 // ErrBudget is returned (wrapped) by Train when Run.Budget is spent; the
@@ -82,6 +85,7 @@ type Run struct {
 	lastRow   time.Time
 	lock      *os.File
 	eval      evalState
+	tb        *tensorBoard
 	sessStart time.Time
 	nowFn     func() time.Time // the clock (tests replace it)
 }
@@ -127,6 +131,10 @@ func NewRun(dir string, info RunInfo, t *Trainer) (*Run, error) {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, MetricsFile), nil, 0o644); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := tfevents.Prune(dir, -1); err != nil { // as metrics.jsonl: a fresh history
 		r.Close()
 		return nil, err
 	}
@@ -183,6 +191,9 @@ func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, erro
 		return nil, err
 	}
 	r.restoreEval(rows, ck)
+	if err := tfevents.Prune(dir, int64(t.GSteps)); err != nil { // as truncateMetrics
+		return nil, err
+	}
 	ok = true
 	return r, nil
 }
@@ -223,6 +234,9 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 			progressbar.OptionSetItsString("G steps"), progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(500*time.Millisecond), progressbar.OptionShowElapsedTimeOnFinish())
 	}
+	if err := r.openEvents(); err != nil {
+		return err
+	}
 	r.sessStart, r.eval.sessEval = r.now(), 0
 	r.lastRow = r.sessStart
 	saved := -1
@@ -230,6 +244,7 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 		if err := ctx.Err(); err != nil {
 			return r.interrupted(bar, err)
 		}
+		emaDecay := t.emaBeta() // of this iteration's G step, if it has one
 		st, err := t.Step()
 		if err != nil {
 			if errors.Is(err, ErrNonFinite) {
@@ -256,6 +271,9 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 			}
 		}
 		if err := r.writeMetrics(m); err != nil {
+			return err
+		}
+		if err := r.writeEvents(m, emaDecay); err != nil {
 			return err
 		}
 		if m.FDEMA != nil {
@@ -407,7 +425,10 @@ func (r *Run) saveSamples() error {
 	if err != nil {
 		return err
 	}
-	return imageio.SavePNG(filepath.Join(r.Dir, fmt.Sprintf("samples-%d.png", t.GSteps)), grid)
+	if err := imageio.SavePNG(filepath.Join(r.Dir, fmt.Sprintf("samples-%d.png", t.GSteps)), grid); err != nil {
+		return err
+	}
+	return r.writeSampleEvent(grid)
 }
 
 func (r *Run) latestName() string {
@@ -611,12 +632,15 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// Close releases the run folder's lock.
+// Close ends the TensorBoard file and releases the run folder's lock.
 func (r *Run) Close() error {
+	err := r.closeEvents()
 	if r.lock == nil {
-		return nil
+		return err
 	}
-	err := r.lock.Close()
+	if cerr := r.lock.Close(); err == nil {
+		err = cerr
+	}
 	r.lock = nil
 	return err
 }
