@@ -573,3 +573,93 @@ func TestAccumulateORTMatchesTape(t *testing.T) {
 	}
 	t.Logf("worst relative error %.2g", worst)
 }
+
+// TestAccumulatePresetRecipes: the final families' presets bring their
+// scripts' recipe (SPEC-hires 1.1, 2, 3, 5.1, 5.4), valid for their
+// models; the STL EMA follows the warm-up formula with n_img = D batch x
+// iterations; CelebA/Church's EMA is 0.995 from the first G step on, with
+// no ramp and no initial copy.
+func TestAccumulatePresetRecipes(t *testing.T) {
+	type recipe struct{ dis, acc, gen, gacc, ncritic, drift int }
+	for preset, want := range map[string]recipe{
+		"final-stl":        {32, 1, 64, 1, 5, 4},
+		"celeba-hq-256":    {16, 4, 32, 4, 4, 2},
+		"church-256":       {16, 4, 16, 8, 4, 2},
+		"final-cifar":      {64, 1, 128, 1, 4, 0},
+		"final-cifar-norp": {64, 1, 128, 1, 4, 0},
+	} {
+		cfg, err := model.Preset(preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := PresetOptions(preset).Defaults(cfg)
+		if err := o.Validate(); err != nil {
+			t.Errorf("%s: %v", preset, err)
+		}
+		got := recipe{o.DisBatch, o.Accumulate, o.GenBatch, o.GAccumulate, o.NCritic, o.DriftGroup}
+		if got != want || !o.GradLeak || o.Loss != LossWGANGPEps || o.LRG != 1e-4 || o.Beta1 != 0 || o.Beta2 != 0.99 {
+			t.Errorf("%s: recipe %+v, leak %v, loss %s; want %+v with the leak", preset, got, o.GradLeak, o.Loss, want)
+		}
+	}
+	for preset, policy := range map[string]string{
+		"final-stl":     "translation,stl_erase_ratio,color",
+		"celeba-hq-256": "filter,translation,erase_ratio,color,hue",
+		"church-256":    "translation,erase_ratio,color",
+	} {
+		if o := PresetOptions(preset); o.Augment != policy {
+			t.Errorf("%s: augment %q, want %q", preset, o.Augment, policy)
+		}
+	}
+	// Old presets and checkpoints: no accumulation, no leak, whole-batch drift.
+	if o := PresetOptions("tiny").Defaults(microConfig(t)); o.Accumulate != 1 || o.GAccumulate != 1 || o.GradLeak || o.DriftGroup != 0 {
+		t.Errorf("tiny: %+v", o)
+	}
+
+	stlCfg, _ := model.Preset("final-stl")
+	stl := PresetOptions("final-stl").Defaults(stlCfg)
+	for _, c := range []struct {
+		iter int64
+		want float64
+	}{
+		{0, 0}, // the first G step copies
+		{1000, math.Pow(0.5, 32/(0.05*32*1000))},
+		{100000, math.Pow(0.5, 32/(0.05*32*100000))},
+		{312500, math.Pow(0.5, 32.0/500000)}, // warm-up ends: 0.99995564
+		{2000000, math.Pow(0.5, 32.0/500000)},
+	} {
+		tr := &Trainer{Opts: stl, Iter: c.iter}
+		if got := tr.emaBeta(); math.Abs(got-c.want) > 1e-15 {
+			t.Errorf("final-stl at iteration %d: EMA beta %.17g, want %.17g", c.iter, got, c.want)
+		}
+	}
+	if b := (&Trainer{Opts: stl, Iter: 312500}).emaBeta(); math.Abs(b-0.99995564) > 1e-8 {
+		t.Errorf("final-stl settled beta %.10f, SPEC-hires 5.4 gives 0.99995564", b)
+	}
+	for _, preset := range []string{"celeba-hq-256", "church-256"} {
+		cfg, _ := model.Preset(preset)
+		o := PresetOptions(preset).Defaults(cfg)
+		for _, g := range []int{0, 1, 9, 100000} {
+			if b := (&Trainer{Opts: o, GSteps: g, Iter: int64(16 * g)}).emaBeta(); b != 0.995 || o.EMARamp {
+				t.Errorf("%s at G step %d: EMA beta %v (ramp %v), want 0.995 fixed", preset, g, b, o.EMARamp)
+			}
+		}
+	}
+	// The first G step with a fixed 0.995 mixes, it does not copy.
+	o := microOptions()
+	o.EMABeta, o.NCritic = 0.995, 1
+	tr, err := New(finalMicroConfig(t), o, newSynth(8, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := tr.AvgGen.Clone()
+	if _, err := tr.Step(); err != nil {
+		t.Fatal(err)
+	}
+	name := "l1.weight"
+	for i, g := range tr.Gen[name].F32[:10] {
+		want := 0.995*before[name].F32[i] + 0.005*g
+		if d := tr.AvgGen[name].F32[i] - want; math.Abs(float64(d)) > 1e-7 || tr.AvgGen[name].F32[i] == g {
+			t.Fatalf("fixed 0.995, first G step: ema %g, want %g (G %g)", tr.AvgGen[name].F32[i], want, g)
+		}
+	}
+}

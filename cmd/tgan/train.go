@@ -72,6 +72,9 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so for --eval-net (default: $" + runtime.LibraryEnvVar + ", then .ort/ from scripts/setup.sh)"},
 			&cli.Float64Flag{Name: "sr-weight", Usage: fmt.Sprintf("v1 multi-task co-training: weight `W` of the auxiliary super-resolution MSE added to the G loss (0: off; the paper gives no value, %g is tgan's suggestion)", trainer.DefaultSRWeight)},
 			&cli.BoolFlag{Name: "no-tensorboard", Usage: "write no TensorBoard events files (events.out.tfevents.*) into the run folder (kept on --resume; --no-tensorboard=false turns them back on)"},
+			&cli.StringFlag{Name: "accumulate", Usage: "gradient accumulation `D[,G]`: D micro-batches (of --dis-batch) per D step, G micro-batches (of --gen-batch) per G step (default 1,1; the hires presets bring theirs)"},
+			&cli.BoolFlag{Name: "no-grad-leak", Usage: "drop the final code's quirk that adds the G loss's gradient wrt D into the next D step (on in the final presets)"},
+			&cli.IntFlag{Name: "drift-group", Usage: "wgangp-eps drift per group of `N` real samples, as the official per-GPU batches (0: whole batch; the final presets bring theirs)"},
 			executorFlags()[0], executorFlags()[1],
 		},
 		Action: runTrain,
@@ -105,7 +108,7 @@ func runTrain(c *cli.Context) error {
 	var err error
 	closeExec := func() {}
 	if dir := c.String("resume"); dir != "" {
-		for _, f := range []string{"preset", "config", "out", "dataset", "init", "sr-weight"} {
+		for _, f := range []string{"preset", "config", "out", "dataset", "init", "sr-weight", "accumulate", "no-grad-leak", "drift-group"} {
 			if c.IsSet(f) {
 				return fmt.Errorf("--resume continues a run as it was configured: drop --%s", f)
 			}
@@ -154,6 +157,9 @@ func runTrain(c *cli.Context) error {
 	}
 	fmt.Fprintf(os.Stderr, "training %s: G step %d -> %s, loss %s, batches G %d / D %d, n_critic %d, EMA %s\n",
 		run.Dir, t.GSteps, target, t.Opts.Loss, t.Opts.GenBatch, t.Opts.DisBatch, t.Opts.NCritic, emaDescription(t.Opts))
+	if r := recipeDescription(t.Opts); r != "" {
+		fmt.Fprintln(os.Stderr, r)
+	}
 	if run.Budget > 0 {
 		fmt.Fprintf(os.Stderr, "time budget: %v of training (evaluations not counted)\n", run.Budget)
 	}
@@ -278,7 +284,9 @@ func newRun(c *cli.Context) (*trainer.Run, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	flagOptions(c, &opts)
+	if err := flagOptions(c, &opts); err != nil {
+		return nil, nil, err
+	}
 	if err := opts.Defaults(cfg).Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -379,7 +387,7 @@ func modelConfig(c *cli.Context) (*model.Config, trainer.Options, error) {
 }
 
 // flagOptions applies the training flags that were set over opts.
-func flagOptions(c *cli.Context, o *trainer.Options) {
+func flagOptions(c *cli.Context, o *trainer.Options) error {
 	if c.IsSet("seed") || o.Seed == 0 {
 		o.Seed = c.Int64("seed")
 	}
@@ -411,4 +419,5 @@ func flagOptions(c *cli.Context, o *trainer.Options) {
 	if c.IsSet("sr-weight") {
 		o.SRWeight = c.Float64("sr-weight")
 	}
+	return recipeFlags(c, o)
 }
