@@ -273,10 +273,12 @@ def main():
     ap.add_argument("--case", help="one case (small: %s; full size: %s)"
                     % (", ".join(SMALL), ", ".join(FULL)))
     ap.add_argument("--out", help="output folder (default testdata/golden/<case>)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--check", action="store_true",
                     help="self checks: resampling, Hz_fbank, windows, full-size parameter counts")
     ap.add_argument("--dump-keys", help="with --check: write the full-size state_dict keys here")
     a = ap.parse_args()
+    torch.set_num_threads(a.threads)
     if a.check:
         check_resampling()
         check_fbank()
