@@ -189,20 +189,32 @@ const (
 // augInputs are the graph inputs that carry one slot's sampled parameters,
 // one entry per policy operation (empty names for absent ones).
 type augInputs struct {
-	b                            int
-	bright, sat, contrast        string // [B,1,1,1]
-	shiftFwd, shiftBack, cutMask string // [B,1,HW] source indices (HW: zero), [B,1,H,W]
+	b                     int
+	bright, sat, contrast string // [B,1,1,1]
+	shiftFwd, shiftBack   string // [B,1,HW] source indices (HW: zero)
+	// Per policy index: the 0/1 mask [B,1,S,S] of cutout and the erase
+	// variants, the hue rotation [B,3,3] and its transpose, the filter's
+	// per-sample matrix A [B,1,S,S] (one axis: out = A in) and its transpose.
+	mask, hue, hueT, filt, filtT map[int]string
 }
 
 // inputsFor declares (once per slot) the inputs of the slot's parameters.
+// Every input is filled from the slot's current Params, so the lowered
+// augmentation sees exactly the draws of the Go one.
 func (lw *lowering) inputsFor(l *lower.Lowerer, slot *augSlot, b int) augInputs {
 	if in, ok := lw.augIn[slot]; ok {
 		return in
 	}
 	S := lw.t.Config.ImageSize
 	pfx := fmt.Sprintf("aug%d/", len(lw.augIn))
-	in := augInputs{b: b}
+	in := augInputs{b: b, mask: map[int]string{}, hue: map[int]string{}, hueT: map[int]string{}, filt: map[int]string{}, filtT: map[int]string{}}
 	steps := func() []augment.Step { return alignSteps(slot.p, lw.t.policy.Ops) }
+	name := func(i int, op augment.Op) string { // policy index keeps repeated ops apart
+		if i == 0 || op == augment.OpCutout {
+			return pfx + string(op)
+		}
+		return fmt.Sprintf("%s%s%d", pfx, op, i)
+	}
 	for i, op := range lw.t.policy.Ops {
 		switch op {
 		case augment.OpColor:
@@ -232,11 +244,29 @@ func (lw *lowering) inputsFor(l *lower.Lowerer, slot *augSlot, b int) augInputs 
 			}
 			in.shiftFwd = l.AddExtra(pfx+"shift", []int{b, 1, S * S}, shift(1))
 			in.shiftBack = l.AddExtra(pfx+"shift_back", []int{b, 1, S * S}, shift(-1))
-		case augment.OpCutout:
-			in.cutMask = l.AddExtra(pfx+"cutout", []int{b, 1, S, S}, func() []float32 {
+		case augment.OpCutout, augment.OpEraseRatio, augment.OpSTLEraseRatio, augment.OpErase:
+			in.mask[i] = l.AddExtra(name(i, op), []int{b, 1, S, S}, func() []float32 {
 				co, _ := steps()[i].(*augment.Cutout)
 				return cutoutMask(co, b, S)
 			})
+		case augment.OpHue:
+			rot := func(trans bool) func() []float32 {
+				return func() []float32 {
+					h, _ := steps()[i].(*augment.Hue)
+					return hueMatrices(h, b, trans)
+				}
+			}
+			in.hue[i] = l.AddExtra(name(i, op), []int{b, 3, 3}, rot(false))
+			in.hueT[i] = l.AddExtra(name(i, op)+"_t", []int{b, 3, 3}, rot(true))
+		case augment.OpFilter:
+			mat := func(trans bool) func() []float32 {
+				return func() []float32 {
+					f, _ := steps()[i].(*augment.Filter)
+					return filterMatrices(f, b, S, trans)
+				}
+			}
+			in.filt[i] = l.AddExtra(name(i, op), []int{b, 1, S, S}, mat(false))
+			in.filtT[i] = l.AddExtra(name(i, op)+"_t", []int{b, 1, S, S}, mat(true))
 		}
 	}
 	lw.augIn[slot] = in
@@ -255,10 +285,11 @@ func (lw *lowering) augment(l *lower.Lowerer, x string, slot *augSlot, mode int)
 		b = lw.t.Opts.DisBatch
 	}
 	in := lw.inputsFor(l, slot, b)
-	step := func(op augment.Op) {
+	tr := mode == augTransposed
+	step := func(i int, op augment.Op) {
 		switch op {
 		case augment.OpColor:
-			if mode == augTransposed { // symmetric parts in reverse order
+			if tr { // symmetric parts in reverse order
 				x = contrastONNX(l, x, in.contrast)
 				x = saturateONNX(l, x, in.sat)
 				return
@@ -269,21 +300,34 @@ func (lw *lowering) augment(l *lower.Lowerer, x string, slot *augSlot, mode int)
 			x = contrastONNX(l, saturateONNX(l, x, in.sat), in.contrast)
 		case augment.OpTranslation:
 			idx := in.shiftFwd
-			if mode == augTransposed {
+			if tr {
 				idx = in.shiftBack
 			}
 			x = shiftONNX(l, x, idx, b, S)
-		case augment.OpCutout:
-			x = l.Mul(x, in.cutMask)
+		case augment.OpCutout, augment.OpEraseRatio, augment.OpSTLEraseRatio, augment.OpErase:
+			x = l.Mul(x, in.mask[i]) // a 0/1 mask is its own transpose
+		case augment.OpHue:
+			m := in.hue[i]
+			if tr {
+				m = in.hueT[i]
+			}
+			flat := l.Reshape(x, []int{b, 3, S * S})
+			x = l.Reshape(l.G.Op("MatMul", []string{m, flat}), []int{b, 3, S, S})
+		case augment.OpFilter: // A X A^T; transposed: A^T G A
+			a, at := in.filt[i], in.filtT[i]
+			if tr {
+				a, at = at, a
+			}
+			x = l.G.Op("MatMul", []string{a, l.G.Op("MatMul", []string{x, at})})
 		}
 	}
-	if mode == augTransposed {
+	if tr {
 		for i := len(ops) - 1; i >= 0; i-- {
-			step(ops[i])
+			step(i, ops[i])
 		}
 	} else {
-		for _, op := range ops {
-			step(op)
+		for i, op := range ops {
+			step(i, op)
 		}
 	}
 	return x
@@ -313,7 +357,7 @@ func shiftONNX(l *lower.Lowerer, x, idx string, b, S int) string {
 }
 
 // alignSteps returns p's steps aligned with the policy's operations (nil
-// where a step was not drawn, as cutout may not be).
+// where a step was not drawn, as cutout and erase may not be).
 func alignSteps(p *augment.Params, ops []augment.Op) []augment.Step {
 	out := make([]augment.Step, len(ops))
 	if p == nil {
@@ -324,11 +368,7 @@ func alignSteps(p *augment.Params, ops []augment.Op) []augment.Step {
 		if k >= len(p.Steps) {
 			break
 		}
-		s := p.Steps[k]
-		_, isColor := s.(*augment.Color)
-		_, isShift := s.(*augment.Translation)
-		_, isCut := s.(*augment.Cutout)
-		if op == augment.OpColor && isColor || op == augment.OpTranslation && isShift || op == augment.OpCutout && isCut {
+		if s := p.Steps[k]; s.Operation() == op {
 			out[i] = s
 			k++
 		}
@@ -373,6 +413,51 @@ func cutoutMask(co *augment.Cutout, b, S int) []float32 {
 		for y := y0; y < y1; y++ {
 			for x := x0; x < x1; x++ {
 				out[(s*S+y)*S+x] = 0
+			}
+		}
+	}
+	return out
+}
+
+// hueMatrices is every sample's hue rotation [B,3,3] (its transpose when
+// trans; the identity without a step).
+func hueMatrices(h *augment.Hue, b int, trans bool) []float32 {
+	out := make([]float32, 0, b*9)
+	for s := 0; s < b; s++ {
+		m := [9]float32{1, 0, 0, 0, 1, 0, 0, 0, 1}
+		if h != nil {
+			m = h.Matrix(s)
+		}
+		if trans {
+			m = [9]float32{m[0], m[3], m[6], m[1], m[4], m[7], m[2], m[5], m[8]}
+		}
+		out = append(out, m[:]...)
+	}
+	return out
+}
+
+// filterMatrices is every sample's filter along one axis as an S x S
+// matrix A [B,1,S,S]: A[i][j] sums the kernel taps t whose reflected source
+// Reflect(i+t-21) is j (its transpose when trans; the identity without a
+// step).
+func filterMatrices(f *augment.Filter, b, S int, trans bool) []float32 {
+	out := make([]float32, b*S*S)
+	for s := 0; s < b; s++ {
+		a := out[s*S*S : (s+1)*S*S]
+		if f == nil {
+			for i := 0; i < S; i++ {
+				a[i*S+i] = 1
+			}
+			continue
+		}
+		for t, k := range f.Kernel(s) {
+			for i := 0; i < S; i++ {
+				j := augment.Reflect(i+t-augment.FilterPad, S)
+				if trans {
+					a[j*S+i] += k
+				} else {
+					a[i*S+j] += k
+				}
 			}
 		}
 	}

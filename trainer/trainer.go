@@ -103,6 +103,9 @@ func New(cfg *model.Config, opts Options, src dataset.Source) (*Trainer, error) 
 		return nil, fmt.Errorf("dataset images are %dx%d, the model makes %dx%d", src.ImageSize(), src.ImageSize(), cfg.ImageSize, cfg.ImageSize)
 	}
 	policy, _ := augment.ParsePolicy(opts.Augment)
+	if err := policy.Check(cfg.ImageSize, cfg.ImageSize); err != nil {
+		return nil, err
+	}
 	t := &Trainer{
 		Config: cfg, Opts: opts, policy: policy,
 		Gen: model.InitWeights(cfg.GParams(), rand.New(rand.NewSource(mix(opts.Seed, -1)))),

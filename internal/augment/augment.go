@@ -13,8 +13,11 @@ type Params struct {
 	Steps []Step
 }
 
-// Step is one sampled operation: *Color, *Translation or *Cutout.
+// Step is one sampled operation: *Color, *Translation, *Cutout (also the
+// erase variants), *Hue or *Filter.
 type Step interface {
+	// Operation is the policy operation that drew the step.
+	Operation() Op
 	// apply transforms one sample's CHW data in place; linear skips any
 	// additive constant. scratch has len(x).
 	apply(x, scratch []float32, b, c, h, w int, linear bool)
@@ -38,6 +41,14 @@ func Sample(p Policy, b, c, h, w int, rng *rand.Rand) *Params {
 			if rng.Float64() < prob {
 				ps.Steps = append(ps.Steps, sampleCutout(b, h, w, ratio, rng))
 			}
+		case OpEraseRatio, OpSTLEraseRatio, OpErase:
+			if s := sampleErase(op, b, h, w, rng); s != nil {
+				ps.Steps = append(ps.Steps, s)
+			}
+		case OpHue:
+			ps.Steps = append(ps.Steps, sampleHue(b, rng))
+		case OpFilter:
+			ps.Steps = append(ps.Steps, sampleFilter(b, rng))
 		}
 	}
 	return ps

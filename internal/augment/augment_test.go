@@ -22,7 +22,7 @@ func TestParsePolicy(t *testing.T) {
 		{" color , translation", []Op{OpColor, OpTranslation}, ""},
 		{"colour", nil, `unknown operation "colour"`},
 		{"color,,cutout", nil, `unknown operation ""`},
-		{"color,hue", nil, `unknown operation "hue"`},
+		{"color,geo", nil, `unknown operation "geo" in policy "color,geo" (known: translation, cutout, color, erase_ratio, stl_erase_ratio, erase, hue, filter)`},
 	}
 	for _, tt := range tests {
 		p, err := ParsePolicy(tt.in)

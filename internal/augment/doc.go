@@ -16,4 +16,13 @@
 // original DiffAugment in two places: translation up to round(0.2*size)
 // pixels (not 0.125) and cutout applied to the whole batch with probability
 // 0.3. Both are Policy fields.
+//
+// The TransGAN zoo's policies (SPEC-hires 5.5) add erase_ratio and
+// stl_erase_ratio (= erase): cutout with a random rectangle size per call
+// and a 30% whole-batch gate; hue: a per-sample rotation about the grey
+// axis with probability 0.5; filter: StyleGAN2-ADA's image-space filtering
+// with per-sample gains of the four wavelet bands of model.FilterBank.
+// Every one of them is linear for fixed draws, so the same Apply/Transpose
+// split holds. The trainer's ONNX Runtime executor lowers the same
+// operations from the same Params (trainer/executor_lower.go).
 package augment

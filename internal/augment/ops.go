@@ -27,6 +27,9 @@ func sampleColor(b int, rng *rand.Rand) *Color {
 	return c
 }
 
+// Operation is OpColor.
+func (o *Color) Operation() Op { return OpColor }
+
 func (o *Color) apply(x, _ []float32, b, c, h, w int, linear bool) {
 	if !linear {
 		for i := range x {
@@ -90,6 +93,9 @@ func sampleTranslation(b, h, w int, ratio float64, rng *rand.Rand) *Translation 
 	return t
 }
 
+// Operation is OpTranslation.
+func (o *Translation) Operation() Op { return OpTranslation }
+
 func (o *Translation) apply(x, scratch []float32, b, c, h, w int, _ bool) {
 	shift(x, scratch, c, h, w, o.DY[b], o.DX[b])
 }
@@ -119,19 +125,26 @@ func shift(x, scratch []float32, c, h, w, dy, dx int) {
 	}
 }
 
-// Cutout is the sampled "cutout" operation (present only in batches that
-// drew it): in sample b, rows [CY[b]-Size[0]/2, CY[b]-Size[0]/2+Size[0]) and
+// Cutout is the sampled "cutout" operation, or one of TransGAN's erase
+// variants (Kind), present only in batches that drew it: in sample b, rows [CY[b]-Size[0]/2, CY[b]-Size[0]/2+Size[0]) and
 // columns [CX[b]-Size[1]/2, CX[b]-Size[1]/2+Size[1]), clipped to the image,
 // are zeroed in every channel.
 type Cutout struct {
-	Size [2]int // square side in pixels along H and W: round(ratio*size)
+	Kind Op     // the policy operation that drew it ("" means OpCutout)
+	Size [2]int // rectangle sides along H and W (cutout: round(ratio*size))
 	CY   []int  // centre row, uniform in [0, H - Size[0]%2]
 	CX   []int  // centre column, uniform in [0, W - Size[1]%2]
 }
 
 // sampleCutout draws the centre rows of every sample, then the columns.
 func sampleCutout(b, h, w int, ratio float64, rng *rand.Rand) *Cutout {
-	o := &Cutout{Size: [2]int{pixels(h, ratio), pixels(w, ratio)}, CY: make([]int, b), CX: make([]int, b)}
+	return sampleCentres(&Cutout{Kind: OpCutout, Size: [2]int{pixels(h, ratio), pixels(w, ratio)}}, b, h, w, rng)
+}
+
+// sampleCentres draws o's centre rows of every sample, then the columns:
+// uniform in [0, H - Size[0]%2] and [0, W - Size[1]%2].
+func sampleCentres(o *Cutout, b, h, w int, rng *rand.Rand) *Cutout {
+	o.CY, o.CX = make([]int, b), make([]int, b)
 	for i := range o.CY {
 		o.CY[i] = rng.Intn(h + 1 - o.Size[0]%2)
 	}
@@ -139,6 +152,14 @@ func sampleCutout(b, h, w int, ratio float64, rng *rand.Rand) *Cutout {
 		o.CX[i] = rng.Intn(w + 1 - o.Size[1]%2)
 	}
 	return o
+}
+
+// Operation is o.Kind, or OpCutout when unset.
+func (o *Cutout) Operation() Op {
+	if o.Kind == "" {
+		return OpCutout
+	}
+	return o.Kind
 }
 
 // Rect returns the zeroed rows [y0, y1) and columns [x0, x1) of sample b in

@@ -2,6 +2,7 @@ package augment
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -15,7 +16,25 @@ const (
 	OpTranslation Op = "translation"
 	// OpCutout zeroes a square per sample (for the whole batch, with a probability).
 	OpCutout Op = "cutout"
+	// OpEraseRatio is TransGAN's cutout with a random rectangle size per
+	// call, 20-70% of each side (CelebA-HQ and Church 256 policies).
+	OpEraseRatio Op = "erase_ratio"
+	// OpSTLEraseRatio is TransGAN's cutout with a random rectangle of 20 to
+	// side/2+20 pixels per call (STL-10 policy).
+	OpSTLEraseRatio Op = "stl_erase_ratio"
+	// OpErase is the official "erase" op, the same as OpSTLEraseRatio.
+	OpErase Op = "erase"
+	// OpHue rotates each pixel's RGB vector about the grey axis (ADA hue).
+	OpHue Op = "hue"
+	// OpFilter is ADA's image-space filtering with random per-band gains.
+	OpFilter Op = "filter"
 )
+
+// Ops lists every operation ParsePolicy accepts, in the order the usage
+// line names them.
+func Ops() []Op {
+	return []Op{OpTranslation, OpCutout, OpColor, OpEraseRatio, OpSTLEraseRatio, OpErase, OpHue, OpFilter}
+}
 
 // TransGAN's defaults (models_search/diff_aug.py of the official code).
 const (
@@ -40,8 +59,9 @@ type Policy struct {
 }
 
 // ParsePolicy parses a comma-separated list such as
-// "translation,cutout,color". "", "none" and "None" give the empty policy.
-// Ratios and probability keep their defaults.
+// "translation,cutout,color" or the official CelebA-HQ policy
+// "filter,translation,erase_ratio,color,hue". "", "none" and "None" give the
+// empty policy. Ratios and probability keep their defaults.
 func ParsePolicy(s string) (Policy, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || strings.EqualFold(s, "none") {
@@ -50,14 +70,22 @@ func ParsePolicy(s string) (Policy, error) {
 	var p Policy
 	for _, name := range strings.Split(s, ",") {
 		op := Op(strings.TrimSpace(name))
-		switch op {
-		case OpColor, OpTranslation, OpCutout:
-			p.Ops = append(p.Ops, op)
-		default:
-			return Policy{}, fmt.Errorf("augment: unknown operation %q in policy %q (want color, translation, cutout)", name, s)
+		if !slices.Contains(Ops(), op) {
+			return Policy{}, fmt.Errorf("augment: unknown operation %q in policy %q (known: %s)", name, s, knownOps())
 		}
+		p.Ops = append(p.Ops, op)
 	}
 	return p, nil
+}
+
+// Check reports whether the policy can augment h x w images: filter
+// reflects FilterPad (21) pixels on every side, so it needs both sides
+// above 21, as PyTorch's reflection padding does.
+func (p Policy) Check(h, w int) error {
+	if slices.Contains(p.Ops, OpFilter) && (h <= FilterPad || w <= FilterPad) {
+		return fmt.Errorf("augment: policy %q: filter needs images larger than %dx%d (it reflects %d pixels on every side), got %dx%d", p, FilterPad, FilterPad, FilterPad, h, w)
+	}
+	return nil
 }
 
 // String returns the policy in ParsePolicy's syntax ("None" when empty).
@@ -70,6 +98,15 @@ func (p Policy) String() string {
 		names[i] = string(op)
 	}
 	return strings.Join(names, ",")
+}
+
+// knownOps is Ops as a comma-separated list.
+func knownOps() string {
+	names := make([]string, 0, len(Ops()))
+	for _, op := range Ops() {
+		names = append(names, string(op))
+	}
+	return strings.Join(names, ", ")
 }
 
 // orDefault returns v, or def when v is zero.

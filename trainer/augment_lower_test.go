@@ -1,0 +1,94 @@
+package trainer
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/tgan-dev/tgan/internal/augment"
+	"github.com/tgan-dev/tgan/internal/lower"
+	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runtime"
+)
+
+// TestLoweredAugmentMatchesGo runs the ONNX lowering of DiffAugment (the
+// ONNX Runtime executor's twin of internal/augment) on ONNX Runtime and
+// compares Apply, ApplyLinear and ApplyTranspose with the Go operations,
+// for the same draws, over the zoo's policies: every operation, including
+// erase and filter, drawn and not drawn.
+func TestLoweredAugmentMatchesGo(t *testing.T) {
+	skipWithoutORT(t)
+	const b, S = 3, 24
+	policies := []string{
+		"translation,cutout,color",
+		"translation,stl_erase_ratio,color",
+		"filter,translation,erase_ratio,color,hue",
+		"translation,erase_ratio,color,hue,erase_ratio",
+		"hue",
+	}
+	rng := rand.New(rand.NewSource(6))
+	for _, pol := range policies {
+		p, err := augment.ParsePolicy(pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot := &augSlot{}
+		x, g := randn(rng, b*3*S*S), randn(rng, b*3*S*S)
+		sess := openAugGraph(t, p, slot, b, S, x, g)
+		erased := 0
+		for trial := 0; trial < 10; trial++ {
+			slot.p = augment.Sample(p, b, 3, S, S, rng)
+			for _, s := range slot.p.Steps {
+				if s.Operation() == augment.OpEraseRatio || s.Operation() == augment.OpSTLEraseRatio {
+					erased++
+				}
+			}
+			outs, err := sess.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range [][]float32{augment.Apply(slot.p, x), augment.ApplyLinear(slot.p, x), augment.ApplyTranspose(slot.p, g)} {
+				if e := tensorErr(outs[i], want); e > 1e-5 {
+					t.Errorf("%s trial %d: %s differs from Go by %.3g (relative)", pol, trial, []string{"apply", "linear", "transpose"}[i], e)
+				}
+			}
+		}
+		if pol != "hue" && pol != "translation,cutout,color" && erased == 0 {
+			t.Errorf("%s: no erase drawn in 10 trials; the test needs one (change the seed)", pol)
+		}
+		sess.Close()
+	}
+}
+
+// openAugGraph lowers the three directions of slot's augmentation on the
+// fixed inputs x (apply, linear) and g (transpose) into one session.
+func openAugGraph(t *testing.T, p augment.Policy, slot *augSlot, b, S int, x, g []float32) *lower.Session {
+	t.Helper()
+	tr := &Trainer{Config: &model.Config{ImageSize: S}, Opts: Options{GenBatch: b, DisBatch: b}, policy: p}
+	lw := &lowering{t: tr, st: &ortState{gSlot: slot}, augIn: map[*augSlot]augInputs{}}
+	l := lower.New("augment")
+	shape := []int{b, 3, S, S}
+	xin := l.AddExtra("x", shape, func() []float32 { return x })
+	gin := l.AddExtra("g", shape, func() []float32 { return g })
+	l.OutputValue(lw.augment(l, xin, slot, augApply), "apply", shape)
+	l.OutputValue(lw.augment(l, xin, slot, augLinear), "linear", shape)
+	l.OutputValue(lw.augment(l, gin, slot, augTransposed), "transpose", shape)
+	sess, err := lower.Open(l, runtime.CPU, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+// A policy with filter on images of 21 pixels or less (which filter
+// cannot reflect-pad) is refused by New, not a panic at the first step.
+func TestNewRefusesFilterOnSmallImages(t *testing.T) {
+	cfg := microConfig(t) // 8x8
+	_, err := New(cfg, Options{Augment: "filter,translation", DisBatch: 2, GenBatch: 2, NCritic: 1, Samples: 1}, nil)
+	if want := `augment: policy "filter,translation": filter needs images larger than 21x21`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("New = %v, want %q", err, want)
+	}
+	if _, err := New(cfg, Options{Augment: "translation,erase_ratio,color,hue", DisBatch: 2, GenBatch: 2, NCritic: 1, Samples: 1}, nil); err != nil {
+		t.Errorf("erase and hue at 8x8: %v", err)
+	}
+}
