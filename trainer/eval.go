@@ -39,6 +39,22 @@ type EvalInfo struct {
 	Logits     string `json:"logits_output" yaml:"logits_output"`
 }
 
+// EvalPRDC are a metrics row's precision, recall, density and coverage of
+// the EMA G and the raw G against the reference features (k = PRK), on
+// rows with an evaluation whose reference keeps its features. Metric
+// embeds it, so the fields sit in the row's JSON like the others.
+type EvalPRDC struct {
+	PRK          int      `json:"pr_k,omitempty"`
+	PrecisionEMA *float64 `json:"precision_ema,omitempty"`
+	RecallEMA    *float64 `json:"recall_ema,omitempty"`
+	DensityEMA   *float64 `json:"density_ema,omitempty"`
+	CoverageEMA  *float64 `json:"coverage_ema,omitempty"`
+	PrecisionRaw *float64 `json:"precision_raw,omitempty"`
+	RecallRaw    *float64 `json:"recall_raw,omitempty"`
+	DensityRaw   *float64 `json:"density_raw,omitempty"`
+	CoverageRaw  *float64 `json:"coverage_raw,omitempty"`
+}
+
 // runClock is the time a run has spent so far, kept in its checkpoints.
 type runClock struct {
 	TrainS float64 `json:"train_s"`
@@ -87,6 +103,10 @@ func (r *Run) evaluate(ctx context.Context, m *Metric) error {
 	m.FDEMA, m.FDRaw = ema.FD, raw.FD
 	m.KIDEMA, m.KIDEMAStd, m.KIDRaw, m.KIDRawStd = ema.KIDMean, ema.KIDStd, raw.KIDMean, raw.KIDStd
 	m.ISEMA, m.ISEMAStd, m.ISRaw, m.ISRawStd = ema.ISMean, ema.ISStd, raw.ISMean, raw.ISStd
+	if e, r := ema.PRDC, raw.PRDC; e != nil && r != nil {
+		m.EvalPRDC = &EvalPRDC{PRK: e.K, PrecisionEMA: &e.Precision, RecallEMA: &e.Recall, DensityEMA: &e.Density, CoverageEMA: &e.Coverage,
+			PrecisionRaw: &r.Precision, RecallRaw: &r.Recall, DensityRaw: &r.Density, CoverageRaw: &r.Coverage}
+	}
 	improved := *ema.FD < e.best
 	if improved {
 		e.best, e.bestStep = *ema.FD, t.GSteps
@@ -110,6 +130,10 @@ func evalLine(m *Metric, best float64, bestStep int, trained time.Duration) stri
 	}
 	if m.ISEMA != nil {
 		s += fmt.Sprintf("; IS %.3f / %.3f", *m.ISEMA, *m.ISRaw)
+	}
+	if p := m.EvalPRDC; p != nil {
+		s += fmt.Sprintf("; P/R/D/C %.3f/%.3f/%.3f/%.3f / %.3f/%.3f/%.3f/%.3f", *p.PrecisionEMA, *p.RecallEMA, *p.DensityEMA, *p.CoverageEMA,
+			*p.PrecisionRaw, *p.RecallRaw, *p.DensityRaw, *p.CoverageRaw)
 	}
 	s += fmt.Sprintf("; best %.3f at G step %d", best, bestStep)
 	return s + fmt.Sprintf(" [eval %s; so far training %s, evaluation %s]",

@@ -530,6 +530,8 @@ type Metric struct {
 	// time so far, in seconds.
 	EvalS      *float64 `json:"eval_s,omitempty"`
 	EvalTotalS *float64 `json:"eval_total_s,omitempty"`
+	// Precision, recall, density and coverage (trainer/eval.go).
+	*EvalPRDC
 }
 
 // statsAcc averages the D numbers of the iterations between two G steps.

@@ -17,11 +17,13 @@ import (
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "eval",
-		Usage:     "FID, KID and Inception Score of a model (or a dataset) with an Inception ONNX network",
+		Usage:     "FID, KID, Inception Score and precision/recall/density/coverage of a model (or a dataset) with an Inception ONNX network",
 		ArgsUsage: "MODEL (a checkpoint, a training run folder or generator.onnx; or --dataset KIND)",
-		Description: "tgan eval generator.onnx --inception inception.onnx --ref cifar10.npz --n 50000 --metrics fid,kid,is --json eval.json\n\n" +
+		Description: "tgan eval generator.onnx --inception inception.onnx --ref cifar10.npz --n 50000 --metrics fid,kid,is,prdc --json eval.json\n\n" +
 			"--ref is a statistics .npz from tgan stats (or TTUR / pytorch-fid: mu and sigma only, enough for FID;\n" +
-			"KID needs the reference features that tgan stats stores). Metrics print on stdout and go to --json.\n" +
+			"KID and PRDC need the reference features that tgan stats stores). Metrics print on stdout and go to --json.\n" +
+			"prdc: improved precision and recall (Kynkaanniemi et al. 2019), density and coverage (Naeem et al. 2020)\n" +
+			"of the pool features, with balls of radius the distance to the --pr-k-th nearest neighbour (closed balls).\n" +
 			protocolDoc + " See tools/inception/README.md for the network.",
 		Flags:  append(append(sourceFlags(), inceptionFlags()...), evalFlags()...),
 		Action: runEval,
@@ -30,14 +32,15 @@ func evalCommand() *cli.Command {
 
 func evalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "ref", Usage: "reference statistics `FILE` (.npz) for fid and kid"},
-		&cli.StringFlag{Name: "metrics", Value: "fid,kid,is", Usage: "comma-separated: fid, kid, is"},
+		&cli.StringFlag{Name: "ref", Usage: "reference statistics `FILE` (.npz) for fid, kid and prdc"},
+		&cli.StringFlag{Name: "metrics", Value: "fid,kid,is", Usage: "comma-separated: fid, kid, is, prdc (precision, recall, density, coverage)"},
 		&cli.StringFlag{Name: "json", Usage: "write the metrics to this `FILE`"},
 		&cli.StringFlag{Name: "save-stats", Usage: "also write the generated images' statistics (with features) to this .npz"},
 		&cli.IntFlag{Name: "kid-subsets", Value: 100, Usage: "KID: number of random subsets"},
 		&cli.IntFlag{Name: "kid-subset-size", Value: 1000, Usage: "KID: feature vectors per set and subset (capped at the smaller set)"},
 		&cli.Uint64Flag{Name: "kid-seed", Usage: "KID: seed of the subset draws"},
 		&cli.IntFlag{Name: "is-splits", Value: 10, Usage: "IS: number of consecutive splits"},
+		&cli.IntFlag{Name: "pr-k", Value: metrics.DefaultPRK, Usage: "prdc: `K`, the nearest neighbour whose distance is a feature's ball radius"},
 	}
 }
 
@@ -67,6 +70,12 @@ type evalResult struct {
 	ISMean        *float64 `json:"is_mean,omitempty"`
 	ISStd         *float64 `json:"is_std,omitempty"`
 	ISSplits      int      `json:"is_splits,omitempty"`
+	Precision     *float64 `json:"precision,omitempty"`
+	Recall        *float64 `json:"recall,omitempty"`
+	Density       *float64 `json:"density,omitempty"`
+	Coverage      *float64 `json:"coverage,omitempty"`
+	PRK           int      `json:"pr_k,omitempty"`
+	Truncation    float64  `json:"truncation,omitempty"`
 }
 
 func runEval(c *cli.Context) error {
@@ -74,26 +83,19 @@ func runEval(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var ref *metrics.Stats
-	if want["fid"] || want["kid"] {
-		if c.String("ref") == "" {
-			return errors.New("--ref STATS.npz is required for fid and kid (make it with tgan stats)")
-		}
-		if ref, err = metrics.ReadStats(c.String("ref")); err != nil {
-			return err
-		}
-		if want["kid"] && ref.Features == nil {
-			return fmt.Errorf("kid: %s has no features (TTUR / pytorch-fid files hold only mu and sigma): make it with tgan stats, or use --metrics fid,is", c.String("ref"))
-		}
+	ref, err := readRef(c, want)
+	if err != nil {
+		return err
 	}
 	f, what, err := sourceFeatures(c)
 	if err != nil {
 		return err
 	}
-	res := evalResult{Source: what, N: f.N, Inception: c.String("inception"), Ref: c.String("ref")}
+	res := evalResult{Source: what, N: f.N, Inception: c.String("inception"), Ref: c.String("ref"), Truncation: c.Float64("truncation")}
 	opt := quality.ScoreOptions{
 		KID:      metrics.KIDOptions{Subsets: c.Int("kid-subsets"), SubsetSize: c.Int("kid-subset-size"), Seed: c.Uint64("kid-seed")},
 		ISSplits: c.Int("is-splits"),
+		PRK:      c.Int("pr-k"),
 	}
 	if want["kid"] && (opt.KID.Subsets <= 0 || opt.KID.SubsetSize <= 1) {
 		return fmt.Errorf("kid: --kid-subsets %d --kid-subset-size %d: want positive counts and a size of at least 2", opt.KID.Subsets, opt.KID.SubsetSize)
@@ -101,7 +103,7 @@ func runEval(c *cli.Context) error {
 	if want["is"] && opt.ISSplits <= 0 {
 		return fmt.Errorf("is: --is-splits %d: must be positive", opt.ISSplits)
 	}
-	q, err := quality.Score(f, ref, quality.Want{FD: want["fid"], KID: want["kid"], IS: want["is"]}, opt)
+	q, err := quality.Score(f, ref, quality.Want{FD: want["fid"], KID: want["kid"], IS: want["is"], PRDC: want["prdc"]}, opt)
 	if err != nil {
 		return err
 	}
@@ -130,6 +132,16 @@ func runEval(c *cli.Context) error {
 		res.ISMean, res.ISStd, res.ISSplits = q.ISMean, q.ISStd, opt.ISSplits
 		fmt.Fprintf(c.App.Writer, "is: %.10g (std %.6g)\n", *q.ISMean, *q.ISStd)
 	}
+	if want["prdc"] {
+		p := q.PRDC
+		res.Precision, res.Recall, res.Density, res.Coverage, res.PRK = &p.Precision, &p.Recall, &p.Density, &p.Coverage, p.K
+		for _, m := range []struct {
+			name string
+			v    float64
+		}{{"precision", p.Precision}, {"recall", p.Recall}, {"density", p.Density}, {"coverage", p.Coverage}} {
+			fmt.Fprintf(c.App.Writer, "%s: %.6g (k=%d)\n", m.name, m.v, p.K)
+		}
+	}
 	if p := c.String("json"); p != "" {
 		b, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
@@ -143,17 +155,45 @@ func runEval(c *cli.Context) error {
 	return nil
 }
 
-// parseMetrics parses --metrics into a set of fid, kid, is.
+// parseMetrics parses --metrics into a set of fid, kid, is, prdc.
 func parseMetrics(s string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, m := range strings.Split(s, ",") {
 		m = strings.ToLower(strings.TrimSpace(m))
-		if !slices.Contains([]string{"fid", "kid", "is"}, m) {
-			return nil, fmt.Errorf("--metrics: unknown metric %q (want fid, kid, is)", m)
+		if !slices.Contains([]string{"fid", "kid", "is", "prdc"}, m) {
+			return nil, fmt.Errorf("--metrics: unknown metric %q (want fid, kid, is, prdc)", m)
 		}
 		out[m] = true
 	}
 	return out, nil
+}
+
+// readRef reads --ref when a wanted metric needs it, and checks that it
+// keeps the features KID and PRDC need; it also checks --pr-k.
+func readRef(c *cli.Context, want map[string]bool) (*metrics.Stats, error) {
+	if want["prdc"] && c.Int("pr-k") < 1 {
+		return nil, fmt.Errorf("prdc: --pr-k %d: must be at least 1", c.Int("pr-k"))
+	}
+	if !want["fid"] && !want["kid"] && !want["prdc"] {
+		return nil, nil
+	}
+	path := c.String("ref")
+	if path == "" {
+		return nil, errors.New("--ref STATS.npz is required for fid, kid and prdc (make it with tgan stats)")
+	}
+	ref, err := metrics.ReadStats(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range []string{"kid", "prdc"} {
+		if want[m] && ref.Features == nil {
+			return nil, fmt.Errorf("%s: %s %s, or leave %s out of --metrics", m, path, quality.NoFeatures, m)
+		}
+	}
+	if k, n := c.Int("pr-k"), len(ref.Features)/max(1, ref.Dim()); want["prdc"] && k >= n {
+		return nil, fmt.Errorf("prdc: --pr-k %d needs more than %d reference features, %s has %d", k, k, path, n)
+	}
+	return ref, nil
 }
 
 // openNetwork opens the --inception ONNX file on the chosen provider.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/tgan-dev/tgan/internal/engine"
@@ -21,6 +22,7 @@ func inferCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "number of images (ignored with --z)"},
 			&cli.Int64Flag{Name: "seed", Value: 0, Usage: "seed of the N(0,1) latents"},
+			truncationFlag(),
 			&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass"},
 			&cli.StringFlag{Name: "out", Value: "samples.png", Usage: "a .png grid, or a folder for one PNG per image (\"\" for none)"},
 			&cli.StringFlag{Name: "z", Usage: "read latents from a float32 [N, latent] .npy instead of sampling"},
@@ -59,12 +61,44 @@ func runInfer(c *cli.Context) error {
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s [%d, 3, %d, %d]\n", raw, n, s, s)
 	}
-	return writeImages(c.String("out"), images, n, s, gridCols(c))
+	return writeImages(c.String("out"), images, n, s, gridCols(c), truncationText(c.Float64("truncation")))
+}
+
+// truncationFlag is --truncation of infer, stats and eval (serve has
+// ?truncation=).
+func truncationFlag() cli.Flag {
+	return &cli.Float64Flag{Name: "truncation", Usage: "truncation trick: every latent coordinate beyond `T` is redrawn from N(0,1) " +
+		"until it lies within [-T, T] (0: none; recorded in the outputs; the same seed and T give the same latents in infer, serve, stats and eval)"}
+}
+
+// sampledTruncation returns --truncation, checked; it is an error with
+// latents from --z, which are used as given.
+func sampledTruncation(c *cli.Context) (float64, error) {
+	t := c.Float64("truncation")
+	if err := engine.CheckTruncation(t); err != nil {
+		return 0, fmt.Errorf("--truncation: %w", err)
+	}
+	if t != 0 && c.String("z") != "" {
+		return 0, errors.New("--truncation applies to sampled latents; --z latents are used as given")
+	}
+	return t, nil
+}
+
+// truncationText is the PNG metadata recording truncation t (nil: none).
+func truncationText(t float64) map[string]string {
+	if t == 0 {
+		return nil
+	}
+	return map[string]string{"tgan.truncation": strconv.FormatFloat(t, 'g', -1, 64)}
 }
 
 // latents returns the z batch: from --z, or N(0,1) from --seed, optionally
 // expanded into interpolation strips.
 func latents(c *cli.Context, dim int) ([]float32, int, error) {
+	t, err := sampledTruncation(c)
+	if err != nil {
+		return nil, 0, err
+	}
 	if path := c.String("z"); path != "" {
 		z, shape, err := npy.ReadFloat32(path)
 		if err != nil {
@@ -80,9 +114,9 @@ func latents(c *cli.Context, dim int) ([]float32, int, error) {
 		return nil, 0, fmt.Errorf("--n %d: must be positive", n)
 	}
 	if k := c.Int("interpolate"); k > 1 {
-		return engine.Interpolate(c.Int64("seed"), n, k, dim), n * k, nil
+		return engine.Interpolate(c.Int64("seed"), n, k, dim, t), n * k, nil
 	}
-	return engine.Latents(c.Int64("seed"), n, dim), n, nil
+	return engine.SampleLatents(c.Int64("seed"), n, dim, t), n, nil
 }
 
 func gridCols(c *cli.Context) int {
@@ -92,8 +126,9 @@ func gridCols(c *cli.Context) int {
 	return c.Int("cols")
 }
 
-// writeImages saves a grid (path ends in .png) or one PNG per image.
-func writeImages(out string, images []float32, n, size, cols int) error {
+// writeImages saves a grid (path ends in .png) or one PNG per image, with
+// text chunks (metadata) in each.
+func writeImages(out string, images []float32, n, size, cols int, text map[string]string) error {
 	if out == "" {
 		return nil
 	}
@@ -103,7 +138,7 @@ func writeImages(out string, images []float32, n, size, cols int) error {
 		if err != nil {
 			return err
 		}
-		if err := imageio.SavePNG(out, grid); err != nil {
+		if err := imageio.SavePNGText(out, grid, text); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s (%d images)\n", out, n)
@@ -117,7 +152,7 @@ func writeImages(out string, images []float32, n, size, cols int) error {
 	for i, im := range imgs {
 		all[i] = im
 	}
-	if err := imageio.SaveEach(out, 0, all...); err != nil {
+	if err := imageio.SaveEachText(out, 0, text, all...); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %d PNGs into %s\n", n, out)

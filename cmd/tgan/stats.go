@@ -21,7 +21,7 @@ func statsCommand() *cli.Command {
 		Description: "tgan stats --inception inception.onnx --dataset cifar10 --data cifar-10-batches-bin --out cifar10.npz\n" +
 			"tgan stats --inception inception.onnx --n 50000 --seed 0 --out gen.npz generator.onnx\n\n" +
 			"Writes mu (float64 [D]), sigma (float64 [D, D], np.cov), n and, unless --features=false,\n" +
-			"features (float32 [N, D], needed by eval's KID). " + protocolDoc,
+			"features (float32 [N, D], needed by eval's KID and PRDC) and, with --truncation, truncation (float64 scalar). " + protocolDoc,
 		Flags:  append(append(sourceFlags(), inceptionFlags()...), statsFlags()...),
 		Action: runStats,
 	}
@@ -36,7 +36,7 @@ const protocolDoc = "Images go in as the official protocol converts them: genera
 func statsFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "out", Required: true, Usage: "statistics `FILE` (.npz)"},
-		&cli.BoolFlag{Name: "features", Value: true, Usage: "also store the per-image features (KID needs them; --features=false for mu/sigma only)"},
+		&cli.BoolFlag{Name: "features", Value: true, Usage: "also store the per-image features (KID and PRDC need them; --features=false for mu/sigma only)"},
 	}
 }
 
@@ -48,6 +48,7 @@ func sourceFlags() []cli.Flag {
 		&cli.IntFlag{Name: "image-size", Usage: "dataset images are resized to this side (default: 32 for cifar10, 28 for (fashion-)mnist)"},
 		&cli.IntFlag{Name: "n", Usage: "number of images: generated (default 50000) or the first N of the dataset (default all)"},
 		&cli.Int64Flag{Name: "seed", Usage: "seed of the N(0,1) latents (the stream of tgan infer --seed)"},
+		truncationFlag(),
 		&cli.StringFlag{Name: "z", Usage: "read latents from a float32 [N, latent] .npy instead of sampling"},
 		&cli.BoolFlag{Name: "raw-generator", Usage: "checkpoints: sample from the trained G instead of the EMA G"},
 	}
@@ -62,6 +63,7 @@ func runStats(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	st.Truncation = c.Float64("truncation")
 	out := c.String("out")
 	if err := st.Write(out, c.Bool("features")); err != nil {
 		return err
@@ -85,6 +87,9 @@ func openSource(c *cli.Context) (*imageSource, error) {
 	if c.String("dataset") != "" {
 		if c.NArg() != 0 {
 			return nil, errors.New(c.Command.Name + ": give either MODEL or --dataset, not both")
+		}
+		if c.Float64("truncation") != 0 {
+			return nil, errors.New("--truncation applies to a model's latents, not to --dataset images")
 		}
 		return datasetSource(c)
 	}
@@ -158,6 +163,9 @@ func modelSource(c *cli.Context, path string) (*imageSource, error) {
 	fill := quality.GeneratorImages(m, latents)
 	s := cfg.ImageSize
 	what := fmt.Sprintf("%s (%dx%d)", path, s, s)
+	if t := c.Float64("truncation"); t != 0 {
+		what += fmt.Sprintf(", truncation %g", t)
+	}
 	return &imageSource{n: n, size: s, what: what, fill: fill, close: m.Close}, nil
 }
 
@@ -166,8 +174,13 @@ const defaultSamples = 50000
 
 // latentSource returns the latents of items [start, start+count), from --z
 // or drawn in order from the seeded stream (the same values as
-// engine.Latents(seed, n, dim), without holding all n in memory).
+// engine.SampleLatents(seed, n, dim, --truncation), without holding all n
+// in memory).
 func latentSource(c *cli.Context, dim int) (func(start, count int) []float32, int, error) {
+	t, err := sampledTruncation(c)
+	if err != nil {
+		return nil, 0, err
+	}
 	if path := c.String("z"); path != "" {
 		z, shape, err := npy.ReadFloat32(path)
 		if err != nil {
@@ -189,6 +202,6 @@ func latentSource(c *cli.Context, dim int) (func(start, count int) []float32, in
 	if n < 2 {
 		return nil, 0, fmt.Errorf("--n %d: statistics need at least 2 images", n)
 	}
-	stream := quality.NewLatentStream(c.Int64("seed"), dim)
+	stream := quality.NewLatentStream(c.Int64("seed"), dim, t)
 	return stream.Take, n, nil
 }

@@ -106,6 +106,12 @@ func TestTrainQualityTracking(t *testing.T) {
 	latest := filepath.Join(run, trainer.CheckpointName(4))
 	checkRel(t, "EMA G FD at G step 4 vs tgan stats + fid", fidOf(t, ref, latest), *last.FDEMA, 1e-6)
 	checkRel(t, "G FD at G step 4 vs tgan stats --raw-generator + fid", fidOf(t, ref, "--raw-generator", latest), *last.FDRaw, 1e-6)
+	if p := last.EvalPRDC; p == nil || p.PRK != 3 {
+		t.Errorf("row of G step 4 lacks precision/recall/density/coverage: %+v", p)
+	} else if e := prdcOf(t, ref, latest); *e.Precision != *p.PrecisionEMA || *e.Recall != *p.RecallEMA ||
+		*e.Density != *p.DensityEMA || *e.Coverage != *p.CoverageEMA {
+		t.Errorf("EMA G PRDC at G step 4: training %v %v %v %v, tgan eval %+v", *p.PrecisionEMA, *p.RecallEMA, *p.DensityEMA, *p.CoverageEMA, e)
+	}
 
 	best := filepath.Join(run, trainer.BestFile)
 	wantStep := 2

@@ -22,6 +22,9 @@ type Stats struct {
 	Features []float32
 	// N is the number of images, 0 when unknown (TTUR files).
 	N int
+	// Truncation is the latent truncation of generated images (tgan stats
+	// --truncation), 0 for none or unknown.
+	Truncation float64
 }
 
 // Dim is the feature dimension D.
@@ -138,6 +141,9 @@ func statsFromArrays(arrs map[string]*npy.Array) (*Stats, error) {
 	if a := arrs["n"]; a != nil && a.I64 != nil && len(a.I64) == 1 {
 		s.N = int(a.I64[0])
 	}
+	if a := arrs["truncation"]; a != nil && a.F64 != nil && len(a.F64) == 1 {
+		s.Truncation = a.F64[0]
+	}
 	if !finite(s.Mu) || !finite(s.Sigma) {
 		return nil, errors.New("mu or sigma holds NaN or Inf")
 	}
@@ -160,8 +166,9 @@ func asFloat64(name string, a *npy.Array) ([]float64, error) {
 
 // Write saves s as an uncompressed .npz that NumPy, pytorch-fid and TTUR
 // read: "mu" (float64 [D]), "sigma" (float64 [D, D]), "n" (int64 scalar,
-// when known) and, with features set and s.Features present, "features"
-// (float32 [N, D]). The file appears atomically.
+// when known), "truncation" (float64 scalar, when set) and, with features
+// set and s.Features present, "features" (float32 [N, D]). The file
+// appears atomically.
 func (s *Stats) Write(path string, features bool) error {
 	if err := s.check(); err != nil {
 		return fmt.Errorf("stats %s: %w", path, err)
@@ -173,6 +180,9 @@ func (s *Stats) Write(path string, features bool) error {
 	}
 	if s.N > 0 {
 		arrs["n"] = &npy.Array{Shape: []int{}, I64: []int64{int64(s.N)}}
+	}
+	if s.Truncation != 0 {
+		arrs["truncation"] = &npy.Array{Shape: []int{}, F64: []float64{s.Truncation}}
 	}
 	if features && s.Features != nil {
 		arrs["features"] = &npy.Array{Shape: []int{len(s.Features) / d, d}, F32: s.Features}

@@ -88,18 +88,21 @@ func GeneratorImages(g engine.Model, latents func(start, count int) []float32) I
 	}
 }
 
-// LatentStream draws N(0, 1) latents in order from one seeded generator:
-// the values of engine.Latents(seed, n, dim), without holding all n.
+// LatentStream draws latents in order from one seeded generator: the
+// values of engine.SampleLatents(seed, n, dim, truncation), without holding
+// all n.
 type LatentStream struct {
-	rng  *rand.Rand
-	dim  int
-	next int
-	buf  []float32
+	rng        *rand.Rand
+	dim        int
+	truncation float64
+	next       int
+	buf        []float32
 }
 
-// NewLatentStream starts the stream of seed for latents of dimension dim.
-func NewLatentStream(seed int64, dim int) *LatentStream {
-	return &LatentStream{rng: rand.New(rand.NewSource(seed)), dim: dim}
+// NewLatentStream starts the stream of seed for latents of dimension dim,
+// drawn from N(0, 1) with truncation t (0: none; see engine.Normal).
+func NewLatentStream(seed int64, dim int, t float64) *LatentStream {
+	return &LatentStream{rng: rand.New(rand.NewSource(seed)), dim: dim, truncation: t}
 }
 
 // Take returns the latents of items [start, start+count); start must be
@@ -111,19 +114,28 @@ func (l *LatentStream) Take(start, count int) []float32 {
 	l.next += count
 	l.buf = l.buf[:0]
 	for i := 0; i < count*l.dim; i++ {
-		l.buf = append(l.buf, float32(l.rng.NormFloat64()))
+		l.buf = append(l.buf, engine.Normal(l.rng, l.truncation))
 	}
 	return l.buf
 }
 
 // Want selects the metrics to compute.
-type Want struct{ FD, KID, IS bool }
+type Want struct{ FD, KID, IS, PRDC bool }
 
-// ScoreOptions configure KID and IS.
+// ScoreOptions configure KID, IS and precision/recall/density/coverage.
 type ScoreOptions struct {
 	KID      metrics.KIDOptions
 	ISSplits int // default 10
+	PRK      int // neighbourhood size of PRDC; default metrics.DefaultPRK
+	// PRRef, when set for PRK, holds the reference features' balls from an
+	// earlier Score (Result.PRRef), so repeated scoring skips them.
+	PRRef *metrics.Manifold
 }
+
+// NoFeatures is the error of KID and PRDC when the reference statistics
+// keep no per-image features.
+const NoFeatures = "has no features (TTUR / pytorch-fid files hold only mu and sigma): " +
+	"make the reference with tgan stats, which keeps them (--features, on by default)"
 
 // Result holds the metrics computed (nil: not computed).
 type Result struct {
@@ -133,6 +145,10 @@ type Result struct {
 	KIDSubsetSize int
 	ISMean        *float64
 	ISStd         *float64
+	// PRDC holds precision, recall, density and coverage; PRRef the
+	// reference's balls they used (for ScoreOptions.PRRef).
+	PRDC  *metrics.PRDC
+	PRRef *metrics.Manifold
 	// Stats are the generated images' statistics (with features), when FD
 	// was computed.
 	Stats *metrics.Stats
@@ -142,10 +158,11 @@ type Result struct {
 // and from f's logits (IS).
 func Score(f *metrics.Features, ref *metrics.Stats, want Want, o ScoreOptions) (Result, error) {
 	var res Result
-	if (want.FD || want.KID) && ref == nil {
-		return res, fmt.Errorf("fd and kid need reference statistics")
+	needRef := want.FD || want.KID || want.PRDC
+	if needRef && ref == nil {
+		return res, fmt.Errorf("fd, kid and prdc need reference statistics")
 	}
-	if (want.FD || want.KID) && ref.Dim() != f.PoolDim {
+	if needRef && ref.Dim() != f.PoolDim {
 		return res, fmt.Errorf("reference statistics are %d-d, the network gives %d-d features", ref.Dim(), f.PoolDim)
 	}
 	if want.FD {
@@ -161,7 +178,7 @@ func Score(f *metrics.Features, ref *metrics.Stats, want Want, o ScoreOptions) (
 	}
 	if want.KID {
 		if ref.Features == nil {
-			return res, fmt.Errorf("kid: the reference statistics have no features (TTUR / pytorch-fid files hold only mu and sigma)")
+			return res, fmt.Errorf("kid: the reference statistics %s", NoFeatures)
 		}
 		nb := len(ref.Features) / ref.Dim()
 		mean, std, err := metrics.KID(f.Pool, f.N, ref.Features, nb, f.PoolDim, o.KID)
@@ -174,6 +191,11 @@ func Score(f *metrics.Features, ref *metrics.Stats, want Want, o ScoreOptions) (
 			size = 1000
 		}
 		res.KIDSubsetSize = min(size, f.N, nb)
+	}
+	if want.PRDC {
+		if err := scorePRDC(&res, f, ref, o); err != nil {
+			return res, err
+		}
 	}
 	if want.IS {
 		splits := o.ISSplits
@@ -189,6 +211,35 @@ func Score(f *metrics.Features, ref *metrics.Stats, want Want, o ScoreOptions) (
 	return res, nil
 }
 
+// scorePRDC computes precision, recall, density and coverage of f's pool
+// features against ref's features, reusing o.PRRef when it fits.
+func scorePRDC(res *Result, f *metrics.Features, ref *metrics.Stats, o ScoreOptions) error {
+	if ref.Features == nil {
+		return fmt.Errorf("prdc: the reference statistics %s", NoFeatures)
+	}
+	k := o.PRK
+	if k == 0 {
+		k = metrics.DefaultPRK
+	}
+	real := o.PRRef
+	if real == nil || real.K() != k || real.N() != len(ref.Features)/ref.Dim() {
+		var err error
+		if real, err = metrics.NewManifold(ref.Features, len(ref.Features)/ref.Dim(), ref.Dim(), k); err != nil {
+			return fmt.Errorf("prdc: reference features: %w", err)
+		}
+	}
+	fake, err := metrics.NewManifold(f.Pool, f.N, f.PoolDim, k)
+	if err != nil {
+		return fmt.Errorf("prdc: generated features: %w", err)
+	}
+	v, err := metrics.ComparePRDC(real, fake)
+	if err != nil {
+		return err
+	}
+	res.PRDC, res.PRRef = &v, real
+	return nil
+}
+
 // Evaluator scores generators: N images from the latent stream of Seed,
 // Batch at a time, through Net, against Ref.
 type Evaluator struct {
@@ -199,6 +250,7 @@ type Evaluator struct {
 	Seed    int64
 	Batch   int
 	Score   ScoreOptions
+	prRef   *metrics.Manifold // the reference's balls, kept between evaluations
 }
 
 // Check runs two blank images of side imageSize through the network and
@@ -223,24 +275,36 @@ func (e *Evaluator) Check(imageSize int) error {
 	return nil
 }
 
-// Want is what the evaluator can compute: FD always, KID when the
-// reference keeps its features, IS when the network has logits and N
-// allows the splits.
+// Want is what the evaluator can compute: FD always, KID and PRDC when the
+// reference keeps its features (and, for PRDC, both sets have more than k
+// of them), IS when the network has logits and N allows the splits.
 func (e *Evaluator) Want() Want {
 	splits := e.Score.ISSplits
 	if splits == 0 {
 		splits = 10
 	}
-	return Want{FD: true, KID: e.Ref.Features != nil, IS: e.Net.Options().Logits != "" && e.N >= splits}
+	k := e.Score.PRK
+	if k == 0 {
+		k = metrics.DefaultPRK
+	}
+	feats := e.Ref.Features != nil
+	prdc := feats && e.N > k && len(e.Ref.Features)/e.Ref.Dim() > k
+	return Want{FD: true, KID: feats, IS: e.Net.Options().Logits != "" && e.N >= splits, PRDC: prdc}
 }
 
 // Evaluate generates the evaluator's images with g and scores them.
 func (e *Evaluator) Evaluate(ctx context.Context, g engine.Model) (Result, error) {
 	cfg := g.Config()
-	stream := NewLatentStream(e.Seed, cfg.LatentDim)
+	stream := NewLatentStream(e.Seed, cfg.LatentDim, 0)
 	f, err := e.Net.Extract(ctx, e.N, cfg.ImageSize, e.Batch, GeneratorImages(g, stream.Take), nil)
 	if err != nil {
 		return Result{}, err
 	}
-	return Score(f, e.Ref, e.Want(), e.Score)
+	o := e.Score
+	o.PRRef = e.prRef
+	res, err := Score(f, e.Ref, e.Want(), o)
+	if res.PRRef != nil {
+		e.prRef = res.PRRef
+	}
+	return res, err
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tgan-dev/tgan/internal/engine"
 )
 
 // badRequest is a 400 whose text is one line naming the parameter.
@@ -70,6 +72,23 @@ func (p params) seed(name string, def int64) (int64, error) {
 		return 0, badf("%s=%q: want a seed from 0 to %d", name, s[0], int64(math.MaxInt64))
 	}
 	return v, nil
+}
+
+// truncation returns the truncation parameter T (engine.Normal): absent,
+// "none" or 0 mean none.
+func (p params) truncation() (float64, error) {
+	s, ok := p.v["truncation"]
+	if !ok || s[0] == "" || s[0] == "none" {
+		return 0, nil
+	}
+	t, err := strconv.ParseFloat(s[0], 64)
+	if err == nil {
+		err = engine.CheckTruncation(t)
+	}
+	if err != nil {
+		return 0, badf("truncation=%q: want none, 0 or a number of at least %g", s[0], engine.MinTruncation)
+	}
+	return t, nil
 }
 
 func parseSeed(v string) (int64, error) {

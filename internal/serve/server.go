@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image/png"
 	"log"
 	"math"
 	"net"
@@ -248,7 +247,7 @@ func (s *Server) sample(w http.ResponseWriter, r *http.Request, m *served) {
 		badRequestError(w, err)
 		return
 	}
-	p, err := parseParams(r, "scale")
+	p, err := parseParams(r, "scale", "truncation")
 	if err != nil {
 		badRequestError(w, err)
 		return
@@ -258,15 +257,21 @@ func (s *Server) sample(w http.ResponseWriter, r *http.Request, m *served) {
 		badRequestError(w, err)
 		return
 	}
-	s.generate(w, r, m, seedLatents(seed, 1, m.dim), 1, imageio.GridOptions{Pad: -1, Scale: scale})
+	t, err := p.truncation()
+	if err != nil {
+		badRequestError(w, err)
+		return
+	}
+	s.generate(w, r, m, seedLatents(seed, 1, m.dim, t), 1, t, imageio.GridOptions{Pad: -1, Scale: scale})
 }
 
 // grid answers n samples of the consecutive seeds seed..seed+n-1.
 func (s *Server) grid(w http.ResponseWriter, r *http.Request, m *served) {
 	var seed int64
+	var t float64
 	n, cols, scale := 16, 0, 1
 	err := func() error {
-		p, err := parseParams(r, "n", "seed", "cols", "scale")
+		p, err := parseParams(r, "n", "seed", "cols", "scale", "truncation")
 		if err != nil {
 			return err
 		}
@@ -282,6 +287,9 @@ func (s *Server) grid(w http.ResponseWriter, r *http.Request, m *served) {
 		if cols, err = p.intIn("cols", 0, 1, n); err != nil {
 			return err
 		}
+		if t, err = p.truncation(); err != nil {
+			return err
+		}
 		scale, err = p.intIn("scale", 1, 1, s.cfg.MaxScale)
 		return err
 	}()
@@ -289,16 +297,17 @@ func (s *Server) grid(w http.ResponseWriter, r *http.Request, m *served) {
 		badRequestError(w, err)
 		return
 	}
-	s.generate(w, r, m, seedLatents(seed, n, m.dim), n, imageio.GridOptions{Cols: cols, Scale: scale})
+	s.generate(w, r, m, seedLatents(seed, n, m.dim, t), n, t, imageio.GridOptions{Cols: cols, Scale: scale})
 }
 
 // interpolate answers a strip of k samples whose latents move linearly
 // from seed a's to seed b's: the first tile is sample a, the last sample b.
 func (s *Server) interpolate(w http.ResponseWriter, r *http.Request, m *served) {
 	var a, b int64
+	var t float64
 	k, scale := 8, 1
 	err := func() error {
-		p, err := parseParams(r, "a", "b", "k", "scale")
+		p, err := parseParams(r, "a", "b", "k", "scale", "truncation")
 		if err != nil {
 			return err
 		}
@@ -311,6 +320,9 @@ func (s *Server) interpolate(w http.ResponseWriter, r *http.Request, m *served) 
 		if k, err = p.intIn("k", min(8, s.cfg.MaxGrid), 2, s.cfg.MaxGrid); err != nil {
 			return err
 		}
+		if t, err = p.truncation(); err != nil {
+			return err
+		}
 		scale, err = p.intIn("scale", 1, 1, s.cfg.MaxScale)
 		return err
 	}()
@@ -318,15 +330,17 @@ func (s *Server) interpolate(w http.ResponseWriter, r *http.Request, m *served) 
 		badRequestError(w, err)
 		return
 	}
-	s.generate(w, r, m, Lerp(engine.Latents(a, 1, m.dim), engine.Latents(b, 1, m.dim), k), k, imageio.GridOptions{Cols: k, Scale: scale})
+	za, zb := engine.SampleLatents(a, 1, m.dim, t), engine.SampleLatents(b, 1, m.dim, t)
+	s.generate(w, r, m, Lerp(za, zb, k), k, t, imageio.GridOptions{Cols: k, Scale: scale})
 }
 
 // seedLatents stacks the latents of seeds seed..seed+n-1 (each the
-// engine.Latents draw of its own seed, as `tgan infer --seed S --n 1`).
-func seedLatents(seed int64, n, dim int) []float32 {
+// engine.SampleLatents draw of its own seed with truncation t, as
+// `tgan infer --seed S --n 1 --truncation T`).
+func seedLatents(seed int64, n, dim int, t float64) []float32 {
 	z := make([]float32, 0, n*dim)
 	for i := range n {
-		z = append(z, engine.Latents(seed+int64(i), 1, dim)...)
+		z = append(z, engine.SampleLatents(seed+int64(i), 1, dim, t)...)
 	}
 	return z
 }
@@ -347,8 +361,10 @@ func badRequestError(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusBadRequest)
 }
 
-// generate runs the n latent rows z through m's batcher and writes one PNG.
-func (s *Server) generate(w http.ResponseWriter, r *http.Request, m *served, z []float32, n int, opt imageio.GridOptions) {
+// generate runs the n latent rows z through m's batcher and writes one PNG;
+// a truncation t is recorded in the PNG (tEXt tgan.truncation) and in the
+// X-Tgan-Truncation header.
+func (s *Server) generate(w http.ResponseWriter, r *http.Request, m *served, z []float32, n int, t float64, opt imageio.GridOptions) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
 	out, err := m.b.Generate(ctx, z, n)
@@ -381,7 +397,13 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, m *served, z [
 		return
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	var text map[string]string
+	if t != 0 {
+		v := strconv.FormatFloat(t, 'g', -1, 64)
+		text = map[string]string{"tgan.truncation": v}
+		w.Header().Set("X-Tgan-Truncation", v)
+	}
+	if err := imageio.EncodePNG(&buf, img, text); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
