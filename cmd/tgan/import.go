@@ -73,9 +73,9 @@ func runImport(c *cli.Context) error {
 func printImport(w io.Writer, src string, ck *checkpoint.Checkpoint) {
 	cfg := ck.Config
 	fmt.Fprintf(w, "%s: official %s code\n", src, cfg.Version)
-	fmt.Fprintf(w, "  G: latent %d, width %d, bottom %dx%d, depths %v, heads %d, mlp x%d, image %d, rel-pos %v\n",
+	fmt.Fprintf(w, "  G: latent %d, width %d, bottom %dx%d, depths %v, heads %d, mlp x%d, image %d, rel-pos %v%s\n",
 		cfg.LatentDim, cfg.GDim, cfg.BottomWidth, cfg.BottomWidth, cfg.GDepths, cfg.GHeads, cfg.MLPRatio,
-		cfg.ImageSize, cfg.GRelPos)
+		cfg.ImageSize, cfg.GRelPos, gFamily(cfg))
 	if len(cfg.MaskSchedule) > 0 {
 		fmt.Fprint(w, "  G locality mask (training only):")
 		for _, st := range cfg.MaskSchedule {
@@ -86,8 +86,8 @@ func printImport(w io.Writer, src string, ck *checkpoint.Checkpoint) {
 	if g, d := ck.Meta["official_adam_g_step"], ck.Meta["official_adam_d_step"]; g != "" || d != "" {
 		fmt.Fprintf(w, "  Adam state: gen step %s, dis step %s\n", orDash(g), orDash(d))
 	}
-	fmt.Fprintf(w, "  D: %s, width %d, depth %d, patch %d, heads %d, rel-pos %v",
-		cfg.DKind, cfg.DDim, cfg.DDepth, cfg.DPatch, cfg.DHeads, cfg.DRelPos)
+	fmt.Fprintf(w, "  D: %s, width %d, depth %d, patch %d, heads %d, rel-pos %v%s",
+		cfg.DKind, cfg.DDim, cfg.DDepth, cfg.DPatch, cfg.DHeads, cfg.DRelPos, dFamily(cfg))
 	if ck.Dis == nil {
 		fmt.Fprint(w, " (preset defaults: the file has no D)")
 	}
@@ -116,6 +116,40 @@ func printImport(w io.Writer, src string, ck *checkpoint.Checkpoint) {
 		fmt.Fprintf(w, "  %-14s %3d tensors, %d parameters (%.2fM), %d buffer elements\n",
 			g.name, len(g.params), trained, float64(trained)/1e6, total-trained)
 	}
+}
+
+// gFamily describes the generator settings of the zoo's families (empty
+// for ViT_custom_rp with LayerNorm and the v1 generators).
+func gFamily(cfg *model.Config) string {
+	var s string
+	if cfg.GArch != model.GDefault {
+		s += ", arch " + string(cfg.GArch)
+	}
+	if cfg.GNorm == model.PixelNorm {
+		s += ", PixelNorm"
+	}
+	if len(cfg.GWindows) > 0 {
+		s += fmt.Sprintf(", windows %v", cfg.GWindows)
+	}
+	return s
+}
+
+// dFamily is gFamily for the discriminator.
+func dFamily(cfg *model.Config) string {
+	var s string
+	if cfg.DNorm == model.PixelNorm {
+		s += ", PixelNorm"
+	}
+	if cfg.DNoNoise {
+		s += ", no attention noise"
+	}
+	if cfg.DWindow > 0 {
+		s += fmt.Sprintf(", window %d", cfg.DWindow)
+	}
+	if cfg.DFilterBank {
+		s += ", Hz_fbank"
+	}
+	return s
 }
 
 func orDash(s string) string {

@@ -143,14 +143,15 @@ func buildExport(ck *checkpoint.Checkpoint, opts ExportOptions, name string) (*E
 	return info, root, nil
 }
 
-// stateDict is the OrderedDict of w in order, keys prefixed. Hz_fbank is
-// written as computed (model.FilterBank): it is a constant of the official
-// module, whatever a checkpoint holds under its name.
+// stateDict is the OrderedDict of w in order, keys prefixed. Hz_fbank is a
+// constant of the official module: a checkpoint's own value is written when
+// it is that bank (an imported file's, bit for bit), otherwise the computed
+// one (model.FilterBank).
 func stateDict(order []model.Param, w model.Weights, prefix string) *pyDict {
 	d := &pyDict{ordered: true}
 	for _, p := range order {
 		t := w[p.Name]
-		if p.Name == model.DFilterBankName {
+		if p.Name == model.DFilterBankName && filterBankMismatch(t) >= 0 {
 			t = &model.Tensor{Shape: slices.Clone(model.FilterBankShape), F32: model.FilterBank()}
 		}
 		d.set(prefix+p.Name, t)

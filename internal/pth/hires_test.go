@@ -444,3 +444,25 @@ func TestWriteHiresForReference(t *testing.T) {
 		}
 	}
 }
+
+// TestHiresExportFilterBank: a checkpoint whose Hz_fbank is not the bank
+// (model.InitWeights draws it like a weight) exports the computed bank, so
+// the file loads into the official module and imports back.
+func TestHiresExportFilterBank(t *testing.T) {
+	cfg := hiresConfigs(t)["celeba256_small"]
+	ck := trainedCheckpoint(t, cfg, 6) // random Hz_fbank
+	if filterBankMismatch(ck.Dis[model.DFilterBankName]) < 0 {
+		t.Fatal("the random Hz_fbank is the bank")
+	}
+	out := filepath.Join(t.TempDir(), "x.pth")
+	if _, err := Export(out, ck, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Import(out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Dis[model.DFilterBankName].F32; !reflect.DeepEqual(got, model.FilterBank()) {
+		t.Errorf("Hz_fbank %v", got[:8])
+	}
+}

@@ -322,16 +322,28 @@ func checkConstants(w model.Weights, params []model.Param) error {
 				}
 			}
 		case p.Name == model.DFilterBankName:
-			want := model.FilterBank()
-			for i, v := range w[p.Name].F32 {
-				if d := float64(v) - float64(want[i]); d > filterBankTol || d < -filterBankTol || d != d {
-					return fmt.Errorf("tensor %q differs from the sym2 wavelet filter bank at element %d (row %d, tap %d): %g, want %g",
-						p.Name, i, i/model.FilterBankShape[1], i%model.FilterBankShape[1], v, want[i])
-				}
+			if i := filterBankMismatch(w[p.Name]); i >= 0 {
+				return fmt.Errorf("tensor %q differs from the sym2 wavelet filter bank at element %d (row %d, tap %d): %g, want %g",
+					p.Name, i, i/model.FilterBankShape[1], i%model.FilterBankShape[1], w[p.Name].F32[i], model.FilterBank()[i])
 			}
 		}
 	}
 	return nil
+}
+
+// filterBankMismatch returns the first element of t further than
+// filterBankTol from model.FilterBank, or -1 when t is the bank.
+func filterBankMismatch(t *model.Tensor) int {
+	want := model.FilterBank()
+	if t == nil || len(t.F32) != len(want) {
+		return 0
+	}
+	for i, v := range t.F32 {
+		if d := float64(v) - float64(want[i]); d > filterBankTol || d < -filterBankTol || d != d {
+			return i
+		}
+	}
+	return -1
 }
 
 // derivable returns the value a missing tensor has by construction, for
