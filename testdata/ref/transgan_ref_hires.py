@@ -16,7 +16,6 @@ Attention noise (SPEC-hires 0.4) is taken from an injectable NoiseSource so that
 can be recorded and replayed: every noised attention asks the source for one eps of shape
 [B', N', 1] (B' = batch x windows for windowed calls), in forward call order.
 """
-import math
 
 import numpy as np
 import torch
