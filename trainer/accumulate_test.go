@@ -4,7 +4,9 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tgan-dev/tgan/gmodel"
@@ -660,6 +662,54 @@ func TestAccumulatePresetRecipes(t *testing.T) {
 		want := 0.995*before[name].F32[i] + 0.005*g
 		if d := tr.AvgGen[name].F32[i] - want; math.Abs(float64(d)) > 1e-7 || tr.AvgGen[name].F32[i] == g {
 			t.Fatalf("fixed 0.995, first G step: ema %g, want %g (G %g)", tr.AvgGen[name].F32[i], want, g)
+		}
+	}
+}
+
+// TestAccumulateLoweredLeakHasCUDAKernels: with the leak and drift groups
+// on, the lowered G step outputs every D parameter's gradient, and every
+// operator of every training graph has a float32 CUDA kernel in ONNX
+// Runtime's table (testdata/ort_cuda_ops.txt). No library needed.
+func TestAccumulateLoweredLeakHasCUDAKernels(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "ort_cuda_ops.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cuda := map[string]bool{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
+			cuda[f[0]] = true
+		}
+	}
+	o := Options{DisBatch: 4, GenBatch: 2, NCritic: 1, Accumulate: 2, GAccumulate: 2, DriftGroup: 2, GradLeak: true, Samples: 1}
+	tr, err := New(finalMicroConfig(t), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphs, err := tr.lowerAll(&ortState{gSlot: &augSlot{}, seeds: map[*extLoss]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range graphs {
+		if _, err := g.l.Model(); err != nil {
+			t.Fatal(err)
+		}
+		for _, pair := range strings.Fields(g.l.G.OpCounts()) {
+			if op := pair[:strings.LastIndex(pair, ":")]; !cuda[op] {
+				t.Errorf("%s graph: %s has no float32 CUDA kernel in the table", g.name, op)
+			}
+		}
+		if g.name != "g_step" {
+			continue
+		}
+		n := 0
+		for _, out := range g.l.Outputs() {
+			if strings.HasPrefix(out, leakPrefix) {
+				n++
+			}
+		}
+		if n != len(tr.dTrain.names) || n != len(g.exec.index)-len(tr.gTrain.grads)-1 {
+			t.Errorf("g_step graph: %d leak outputs for D's %d parameters (%d indexed outputs)", n, len(tr.dTrain.names), len(g.exec.index))
 		}
 	}
 }
