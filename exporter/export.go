@@ -119,6 +119,11 @@ func Export(src Source, outDir string, opts Options) ([]string, error) {
 	if src.Config == nil {
 		return nil, errorf("no model config")
 	}
+	if opts.FP16 {
+		if err := Float16Refusal(src.Config); err != nil {
+			return nil, err
+		}
+	}
 	meta := exportMeta(src, opts)
 	gm, err := Generator(src.Config, src.Gen, meta)
 	if err != nil {
@@ -213,13 +218,45 @@ func (w *fileWriter) file(path string, data []byte) {
 	w.written = append(w.written, path)
 }
 
+// Float16Refusal says why cfg's networks have no float16 export (nil when
+// they have one): PixelNorm (final-stl, celeba-hq-256, church-256) divides
+// by the root mean square of the channels, and the squares of activations
+// beyond 256 in magnitude overflow float16's 65504.
+func Float16Refusal(cfg *model.Config) error {
+	if err := float16Refusal(cfg, GeneratorNetwork); err != nil {
+		return err
+	}
+	return float16Refusal(cfg, DiscriminatorNetwork)
+}
+
+func float16Refusal(cfg *model.Config, network string) error {
+	norm := cfg.GNorm
+	if network == DiscriminatorNetwork {
+		norm = cfg.DNorm
+	}
+	if norm == model.PixelNorm {
+		return errorf("float16 export: the %s uses PixelNorm, whose squares overflow float16 above 256; export float32 (--fused cuda runs it on GPUs)", network)
+	}
+	return nil
+}
+
 // TritonConfig returns the config.pbtxt of the generator for NVIDIA Triton's
-// ONNX Runtime backend: input "z" and output "image" with their dimensions
-// without the batch axis (Triton adds it), dynamic batching on. maxBatch <= 0
-// means 64.
+// ONNX Runtime backend: input "z" (and "noise" for a generator with
+// attention noise: the client sends standard-normal draws) and output
+// "image" with their dimensions without the batch axis (Triton adds it),
+// dynamic batching on. maxBatch <= 0 means 64.
 func TritonConfig(cfg *model.Config, maxBatch int) string {
 	if maxBatch <= 0 {
 		maxBatch = 64
+	}
+	noise := ""
+	if t := GeneratorNoise(cfg); t > 0 {
+		noise = fmt.Sprintf(`,
+  {
+    name: "%s"
+    data_type: TYPE_FP32
+    dims: [ %d ]
+  }`, NoiseInput, t)
 	}
 	return fmt.Sprintf(`name: "%s"
 backend: "onnxruntime"
@@ -230,7 +267,7 @@ input [
     name: "z"
     data_type: TYPE_FP32
     dims: [ %d ]
-  }
+  }%s
 ]
 output [
   {
@@ -240,5 +277,5 @@ output [
   }
 ]
 dynamic_batching { }
-`, TritonModel, maxBatch, cfg.LatentDim, cfg.ImageSize, cfg.ImageSize)
+`, TritonModel, maxBatch, cfg.LatentDim, noise, cfg.ImageSize, cfg.ImageSize)
 }

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 )
 
@@ -22,12 +23,14 @@ const (
 // kernels in ONNX Runtime's CUDA provider). A graph holding any other
 // operator is refused, so that a new operator in the builder is not
 // converted blindly. Shape-only operators (Reshape, Transpose, Gather,
-// Concat, Expand, Shape, DepthToSpace, Identity) are type-agnostic.
+// Concat, Expand, Shape, DepthToSpace, Identity, Slice) are type-agnostic.
+// PixelNorm's ReduceMean of squares is deliberately absent: squares of
+// activations beyond 256 overflow float16 (see Float16Refusal).
 var fp16Ops = map[string]bool{
 	"Gemm": true, "MatMul": true, "Add": true, "Mul": true, "Div": true, "Erf": true,
 	"LayerNormalization": true, "Softmax": true, "Conv": true, "AveragePool": true,
 	"Reshape": true, "Transpose": true, "Gather": true, "Concat": true, "Expand": true,
-	"Shape": true, "DepthToSpace": true, "Identity": true,
+	"Shape": true, "DepthToSpace": true, "Identity": true, "Slice": true,
 }
 
 // fp32KeepOps are the operators Float16 can leave in float32 (all their
@@ -69,6 +72,11 @@ var fp32KeepOps = map[string]bool{"LayerNormalization": true, "Softmax": true}
 func Float16(m *onnx.Model, keepFP32 ...string) error {
 	if m == nil || m.Graph == nil {
 		return errorf("float16: no graph")
+	}
+	if cfg, err := model.ParseJSON(m.Metadata[KeyConfig]); err == nil {
+		if err := float16Refusal(cfg, m.Metadata[KeyNetwork]); err != nil {
+			return err
+		}
 	}
 	gp, err := m.Graph.Proto()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,6 +97,9 @@ func TestFloat16Golden(t *testing.T) {
 		dir := filepath.Join(goldenDir, c.Name())
 		if !fileExists(filepath.Join(dir, "official.pth")) || !fileExists(filepath.Join(dir, "g.npy")) {
 			continue
+		}
+		if slices.Contains(zooGoldens, c.Name()) {
+			continue // noise inputs, PixelNorm refusals: TestZooFloat16
 		}
 		ran++
 		t.Run(c.Name(), func(t *testing.T) {
