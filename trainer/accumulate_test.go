@@ -277,6 +277,9 @@ func TestAccumulateLeak(t *testing.T) {
 		t.Fatal("no leak in the D accumulation after the G step")
 	}
 	want := independentLeak(t, cfg, gen0, tr.Dis.Clone(), zg, o, newDraws(t, o.Augment, S))
+	if len(want) != len(tr.dTrain.names) || len(tr.accD) != len(want) || netMax(want) == 0 {
+		t.Fatalf("%d independent and %d accumulated leak gradients for D's %d parameters (largest %g)", len(want), len(tr.accD), len(tr.dTrain.names), netMax(want))
+	}
 	worst := 0.0
 	for name, w := range want {
 		e := tensorErr(tr.accD[name], w)
@@ -285,7 +288,7 @@ func TestAccumulateLeak(t *testing.T) {
 			t.Errorf("leak %s: relative error %.2g", name, e)
 		}
 	}
-	t.Logf("leak vs independent dL_G/dθ_D: worst relative error %.2g", worst)
+	t.Logf("leak vs independent dL_G/dθ_D: worst relative error %.2g over %d tensors (largest |value| %.3g)", worst, len(want), netMax(want))
 	leak := map[string][]float32{}
 	accumulate(&leak, tr.accD, 1)
 
