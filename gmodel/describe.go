@@ -24,7 +24,8 @@ type Described interface {
 
 // OpSpec is the description of one op: one of MatMulSpec, ReshapeSpec,
 // PermuteSpec, TiledSpec, SumTilesSpec, TileSpec, RowSpec, GELUSpec,
-// RelBiasSpec or SliceSpec. A type switch over them is exhaustive.
+// RelBiasSpec, SliceSpec, AxisMapSpec or PowSpec. A type switch over them
+// is exhaustive.
 type OpSpec interface{ isOpSpec() }
 
 // MatMulSpec: op(a) x op(b) for operands (a, b), op the transpose of the
@@ -78,7 +79,24 @@ type SliceSpec struct {
 	Out                     []int
 }
 
+// AxisMapSpec: a constant matrix Matrix [M, N] (row-major) applied along
+// the middle axis of the operand viewed as [Outer, N, Inner]:
+// out[o, i, c] = sum_j Matrix[i, j] x[o, j, c]. With Adjoint, its
+// transpose: the operand [Outer, M, Inner] -> [Outer, N, Inner]. The
+// result has shape Out.
+type AxisMapSpec struct {
+	Matrix             []float32
+	M, Outer, N, Inner int
+	Adjoint            bool
+	Out                []int
+}
+
+// PowSpec: elementwise Coef * (x + Eps)^P.
+type PowSpec struct{ Coef, Eps, P float64 }
+
 func (MatMulSpec) isOpSpec()   {}
+func (AxisMapSpec) isOpSpec()  {}
+func (PowSpec) isOpSpec()      {}
 func (ReshapeSpec) isOpSpec()  {}
 func (PermuteSpec) isOpSpec()  {}
 func (TiledSpec) isOpSpec()    {}

@@ -50,6 +50,14 @@ func describeCases() []describeCase {
 			SliceSpec{Outer: 2, N: 4, Inner: 3, Lo: 1, Hi: 3, Out: []int{2, 2, 3}}},
 		{"pad", [][]int{{2, 2, 3}}, func(in []*G.Node) *G.Node { return padMid(in[0], 2, 4, 3, 1, 3, 2, 4, 3) },
 			SliceSpec{Outer: 2, N: 4, Inner: 3, Lo: 1, Hi: 3, Pad: true, Out: []int{2, 4, 3}}},
+		{"axisMap", [][]int{{2, 3, 4}}, func(in []*G.Node) *G.Node {
+			return axisMap(in[0], "m", []float32{1, 2, 3, 4, 5, 6}, 2, 2, 3, 4, 2, 2, 4)
+		},
+			AxisMapSpec{Matrix: []float32{1, 2, 3, 4, 5, 6}, M: 2, Outer: 2, N: 3, Inner: 4, Out: []int{2, 2, 4}}},
+		{"axisMapAdjoint", [][]int{{2, 2, 4}}, func(in []*G.Node) *G.Node {
+			return applyAxisMap(in[0], "m", []float32{1, 2, 3, 4, 5, 6}, 2, 2, 3, 4, true, []int{24})
+		}, AxisMapSpec{Matrix: []float32{1, 2, 3, 4, 5, 6}, M: 2, Outer: 2, N: 3, Inner: 4, Adjoint: true, Out: []int{24}}},
+		{"pow", [][]int{{3, 5}}, func(in []*G.Node) *G.Node { return pow(in[0], 2, 1e-8, -0.5) }, PowSpec{Coef: 2, Eps: 1e-8, P: -0.5}},
 	}
 	for kind := RowSoftmax; kind <= RowNormalizeGradX; kind++ {
 		operands := 1 + int(kind)%2 // forward ops take x; first-order VJPs (x, g)
@@ -104,6 +112,9 @@ func clobber(s OpSpec) {
 	case RelBiasSpec:
 		clear(s.Index)
 	case SliceSpec:
+		clear(s.Out)
+	case AxisMapSpec:
+		clear(s.Matrix)
 		clear(s.Out)
 	}
 }

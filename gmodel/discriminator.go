@@ -20,12 +20,19 @@ func BuildDiscriminator(cfg *model.Config, w model.Weights, batch int) (*Net, er
 	n.Input = b.input("image", batch, 3, cfg.ImageSize, cfg.ImageSize)
 	var x *G.Node
 	var tokens int
-	if cfg.DKind == model.DViT {
+	switch cfg.DKind {
+	case model.DViT:
 		x, tokens = b.vitTrunk(n.Input)
-	} else {
+	case model.DCeleba256, model.DScale3:
+		x, tokens = b.scale3Trunk(n.Input)
+	default:
 		x, tokens = b.scale2Trunk(n.Input)
 	}
-	x = b.layerNorm(x, cfg.DNormW(), cfg.DNormB())
+	if cfg.DNorm == model.PixelNorm {
+		x = pixelNorm(x)
+	} else {
+		x = b.layerNorm(x, cfg.DNormW(), cfg.DNormB())
+	}
 	cls := sliceMid(x, batch, tokens, cfg.DDim, 0, 1, batch, cfg.DDim) // token 0
 	n.Output = b.linear(cls, model.DHeadW, model.DHeadB)               // [B, 1]
 	if b.err != nil {

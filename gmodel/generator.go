@@ -29,6 +29,9 @@ func BuildGenerator(cfg *model.Config, w model.Weights, batch int, opts ...Optio
 	x := b.linear(n.Input, model.GL1W, model.GL1B) // [B, N0*C]
 	x = reshape(x, batch*width*width, dim)         // tokens [B*N0, C]
 	x = addTiled(x, b.param(model.GPosEmbed(0)))
+	if cfg.GArch == model.GCeleba256 {
+		b.memory = b.zEmbedding(n.Input)
+	}
 	n.Output = b.generatorTail(x, !build.inference)
 	if b.err != nil {
 		return nil, fmt.Errorf("build generator: %w", b.err)
@@ -39,23 +42,27 @@ func BuildGenerator(cfg *model.Config, w model.Weights, batch int, opts ...Optio
 // generatorTail runs G from the stage-1 tokens x [B*N0, C] (position
 // embedding added) to the images [B, 3, S, S]: the stages with their pixel
 // upsampling, then deconv.0. With masked, the v1 locality mask of the last
-// block is an input that SetEpoch fills.
+// block is an input that SetEpoch fills. The 256 generators' first
+// upsamplings are bicubic (channels kept) and Celeba256_gen filters some
+// stages with updown.
 func (b *builder) generatorTail(x *G.Node, masked bool) *G.Node {
-	cfg, n, batch := b.net.Config, b.net, b.net.Batch
+	cfg, batch := b.net.Config, b.net.Batch
+	b.tokenNoise = true
 	width, dim := cfg.BottomWidth, cfg.GDim
-	for s, stage := range cfg.GBlocks() {
+	for s := range cfg.GBlocks() {
 		if s > 0 {
-			x = pixelUpsample(x, batch, width, dim)
-			width, dim = width*2, dim/4
+			if s <= cfg.BicubicStages() {
+				x = bicubicUp(x, batch, width, dim)
+			} else {
+				x = pixelUpsample(x, batch, width, dim)
+				dim /= 4
+			}
+			width *= 2
 			x = addTiled(x, b.param(model.GPosEmbed(s)))
 		}
-		for i, blk := range stage {
-			o := blockOpts{batch: batch, tokens: width * width}
-			if masked && cfg.MaskedBlock(s, i) {
-				n.mask = b.input("locality_mask", width*width, width*width)
-				o.mask = n.mask
-			}
-			x = b.block(x, blk, o)
+		x = b.stage(x, s, masked)
+		if cfg.UpDownAfter(s) {
+			x = updown(x, batch, width, dim)
 		}
 	}
 	// deconv.0 is a 1x1 convolution: a linear map of every token to RGB.

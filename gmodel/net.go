@@ -21,9 +21,9 @@ type Net struct {
 	Input  *G.Node // z [B, latent] for G, images [B, 3, S, S] for D
 	Output *G.Node // images [B, 3, S, S] for G, logits [B, 1] for D
 
-	mask   *G.Node   // v1 G: additive locality mask [N, N] of the last block
-	noises []*G.Node // final D: one [B*N, C] noise input per attention
-	consts []*G.Node // inputs with fixed values (pooling weights)
+	mask   *G.Node     // v1 G: additive locality mask [N, N] of the last block
+	noises []noiseSite // attention noise inputs, in forward order (noise.go)
+	consts []*G.Node   // inputs with fixed values (pooling weights)
 	vm     G.VM
 }
 
@@ -32,6 +32,10 @@ type builder struct {
 	net *Net
 	w   model.Weights
 	err error
+	// tokenNoise: attention noise inputs are [B, N] in image-token order
+	// (generators); otherwise [B*N, C] per attention (the final D).
+	tokenNoise bool
+	memory     *G.Node // Celeba256_gen: the z embedding [B*M, C] cross-attended to
 }
 
 func newBuilder(cfg *model.Config, w model.Weights, batch int) *builder {
@@ -93,13 +97,20 @@ func (b *builder) layerNorm(x *G.Node, wName, bName string) *G.Node {
 type blockOpts struct {
 	batch, tokens int
 	mask          *G.Node // additive [N, N] or nil
+	// side and part: the attention runs on part x part windows of a
+	// side x side map (part == side: global; side 0: not a square map).
+	side, part int
 }
 
-// block is the pre-norm transformer block on x [B*N, C].
+// block is the pre-norm transformer block on x [B*N, C], with
+// Celeba256_gen's cross-attention (own residual, no norm) first.
 func (b *builder) block(x *G.Node, blk model.Block, o blockOpts) *G.Node {
-	h := b.layerNorm(x, blk.LN1W(), blk.LN1B())
+	if blk.Cross > 0 {
+		x = G.Must(G.Add(x, b.crossAttention(x, blk, o)))
+	}
+	h := b.norm(x, blk, 1)
 	x = G.Must(G.Add(x, b.attention(h, blk, o)))
-	h = b.layerNorm(x, blk.LN2W(), blk.LN2B())
+	h = b.norm(x, blk, 2)
 	h = gelu(b.linear(h, blk.FC1W(), blk.FC1B()))
 	return G.Must(G.Add(x, b.linear(h, blk.FC2W(), blk.FC2B())))
 }
@@ -109,9 +120,7 @@ func (b *builder) attention(h *G.Node, blk model.Block, o blockOpts) *G.Node {
 	B, N, C, H := o.batch, o.tokens, blk.Dim, blk.Heads
 	d := C / H
 	if blk.Noise {
-		noise := b.input(fmt.Sprintf("%snoise", blk.Prefix), B*N, C)
-		b.net.noises = append(b.net.noises, noise)
-		h = G.Must(G.Add(h, mulTiled(noise, b.param(blk.NoiseW()))))
+		h = G.Must(G.Add(h, b.attentionNoise(blk, o)))
 	}
 	qkv := matmul(h, b.param(blk.QKV()), false, true)         // [B*N, 3C]
 	qkv = permute(reshape(qkv, B, N, 3, H, d), 2, 0, 3, 1, 4) // [3, B, H, N, d]

@@ -2,7 +2,6 @@ package gmodel
 
 import (
 	"fmt"
-	"math/rand"
 
 	"github.com/tgan-dev/tgan/model"
 	G "gorgonia.org/gorgonia"
@@ -41,25 +40,6 @@ func (n *Net) SetEpoch(epoch int) {
 			m[i*tokens+j] = 0
 			if w > 0 && !model.LocalityMask(i, j, w) {
 				m[i*tokens+j] = model.MaskedLogit
-			}
-		}
-	}
-}
-
-// SetNoise draws the final D's attention noise, randn[B, N, 1] per
-// attention layer, broadcast over channels (zeros when rng is nil). The
-// learned noise_strength_1 scales it inside the graph.
-func (n *Net) SetNoise(rng *rand.Rand) {
-	for _, node := range n.noises {
-		v := f32(node.Value())
-		c := node.Shape()[1]
-		for r := 0; r < len(v); r += c {
-			x := float32(0)
-			if rng != nil {
-				x = float32(rng.NormFloat64())
-			}
-			for j := r; j < r+c; j++ {
-				v[j] = x
 			}
 		}
 	}

@@ -40,6 +40,11 @@ func (l *Lowerer) gmodelOp(n *G.Node, kids G.Nodes, ins []string) (string, bool,
 		v = l.relBias(ins[0], s.Index, s.Entries, s.Heads, s.Tokens, s.Scatter)
 	case gmodel.SliceSpec:
 		v = l.slice(ins[0], s.Outer, s.N, s.Inner, s.Lo, s.Hi, s.Pad, out)
+	case gmodel.AxisMapSpec:
+		v = l.axisMap(ins[0], s, out)
+	case gmodel.PowSpec:
+		p := l.op("Pow", l.Add(ins[0], l.Float(float32(s.Eps))), l.Float(float32(s.P)))
+		v = l.Mul(l.Float(float32(s.Coef)), p)
 	default:
 		return "", false, fmt.Errorf("lower: no ONNX lowering for gmodel op %s (%T, %T)", n.Op(), n.Op(), s)
 	}
@@ -239,4 +244,23 @@ func (l *Lowerer) slice(x string, outer, n, inner, lo, hi int, pad bool, out []i
 	x = l.Reshape(x, []int{outer, n, inner})
 	s := l.op("Slice", x, l.G.Int64s(int64(lo)), l.G.Int64s(int64(hi)), l.G.Int64s(1))
 	return l.Reshape(s, out)
+}
+
+// axisMap applies a constant matrix along the middle axis of x viewed as
+// [outer, n, inner] (or its transpose for the adjoint): a MatMul of the
+// matrix initializer with x, broadcast over outer.
+func (l *Lowerer) axisMap(x string, s gmodel.AxisMapSpec, out []int) string {
+	mat, rows, cols := s.Matrix, s.M, s.N
+	if s.Adjoint {
+		t := make([]float32, len(mat))
+		for i := 0; i < s.M; i++ {
+			for j := 0; j < s.N; j++ {
+				t[j*s.M+i] = mat[i*s.N+j]
+			}
+		}
+		mat, rows, cols = t, s.N, s.M
+	}
+	w := l.G.Initializer(l.fresh("axismap"), []int{rows, cols}, mat)
+	y := l.op("MatMul", w, l.Reshape(x, []int{s.Outer, cols, s.Inner}))
+	return l.Reshape(y, out)
 }
