@@ -236,3 +236,30 @@ func TestNoTensorBoard(t *testing.T) {
 		t.Errorf("config.yaml does not keep no_tensorboard:\n%s", y)
 	}
 }
+
+// TestMetricScalars: an evaluated row brings its quality numbers under
+// eval/, a row without them has none, and omitted fields stay omitted.
+func TestMetricScalars(t *testing.T) {
+	fd, kid, is := 12.5, 0.0125, 3.25
+	m := Metric{GStep: 40, DLoss: 1, GLoss: 2, LRG: 1e-4, EvalN: 100, FDEMA: &fd, KIDRaw: &kid, ISEMA: &is}
+	got := map[string]float64{}
+	for _, s := range metricScalars(m) {
+		got[s.Tag] = s.Value
+	}
+	for tag, want := range map[string]float64{"loss/d_loss": 1, "loss/g_loss": 2, "lr/lr_g": 1e-4,
+		"eval/fd_ema": fd, "eval/kid_raw": kid, "eval/is_ema": is, "eval/eval_n": 100} {
+		if v, ok := got[tag]; !ok || v != want {
+			t.Errorf("%s: %v (present %v), want %v", tag, v, ok, want)
+		}
+	}
+	for _, absent := range []string{"eval/fd_raw", "loss/sr_loss", "train/g_step", "train/time"} {
+		if _, ok := got[absent]; ok {
+			t.Errorf("%s present", absent)
+		}
+	}
+	for _, s := range metricScalars(Metric{GStep: 41}) {
+		if strings.HasPrefix(s.Tag, "eval/") {
+			t.Errorf("a row without evaluation has %s", s.Tag)
+		}
+	}
+}

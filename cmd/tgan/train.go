@@ -35,7 +35,9 @@ func trainCommand() *cli.Command {
 			"logits; KID on 10 subsets) into metrics.jsonl, fd.png and a console line, and keeps RUN/best.safetensors,\n" +
 			"the checkpoint with the lowest EMA FD (never pruned). The same FD as tgan stats --inception NET --seed S\n" +
 			"--n N --batch B RUN/best.safetensors, then tgan fid with REF. Evaluation time is not training time\n" +
-			"(--minutes counts training only). A resumed run keeps evaluating with the files it started with.",
+			"(--minutes counts training only). A resumed run keeps evaluating with the files it started with.\n\n" +
+			"TensorBoard: RUN/events.out.tfevents.* hold every number of metrics.jsonl, the EMA decay and the sample\n" +
+			"grids (tensorboard --logdir RUN); a resume continues them without repeating a step. --no-tensorboard: none.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "preset", Usage: "model preset (" + strings.Join(model.PresetNames(), ", ") + ")"},
 			&cli.StringFlag{Name: "config", Usage: "model config `FILE.yaml` (a bare model config, or a run's config.yaml)"},
