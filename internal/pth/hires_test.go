@@ -431,6 +431,10 @@ func TestWriteHiresForReference(t *testing.T) {
 	if dir == "" {
 		t.Skip("set TGAN_HIRES_PTH to a folder to write the files")
 	}
+	if os.Getenv("TGAN_HIRES_PTH_FULL") != "" {
+		writeFullSize(t, dir)
+		return
+	}
 	for name, cfg := range hiresConfigs(t) {
 		ck := hiresCheckpoint(t, cfg, 9)
 		for _, prefix := range []bool{false, true} {
@@ -464,5 +468,28 @@ func TestHiresExportFilterBank(t *testing.T) {
 	}
 	if got := back.Dis[model.DFilterBankName].F32; !reflect.DeepEqual(got, model.FilterBank()) {
 		t.Errorf("Hz_fbank %v", got[:8])
+	}
+}
+
+// writeFullSize writes the four presets at their official sizes: random
+// weights, no EMA (export copies G) and no Adam moments (empty optimizer
+// states), to keep the files at about twice the generator's size.
+func writeFullSize(t *testing.T, dir string) {
+	for _, name := range []string{"final-stl", "final-cifar-norp", "celeba-hq-256", "church-256"} {
+		cfg, err := model.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewSource(1))
+		ck := &checkpoint.Checkpoint{Config: cfg, Gen: model.InitWeights(cfg.GParams(), rng),
+			Dis: model.InitWeights(cfg.DParams(), rng), Meta: map[string]string{}}
+		info, err := Export(filepath.Join(dir, name+".pth"), ck, ExportOptions{ModulePrefix: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %s + %s, notes %q", name, info.GenModel, info.DisModel, info.Notes)
+		if err := os.WriteFile(filepath.Join(dir, name+".json"), []byte(cfg.JSON()), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

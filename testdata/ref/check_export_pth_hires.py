@@ -19,7 +19,8 @@ Two directions, against the reference modules of transgan_ref_hires.py:
   B. Go -> .pth: random checkpoints written by the Go test TestWriteHiresForReference
      (with and without the module. prefix) load strictly, keys in the reference order,
      and their optimizers load into Adam with every moment shaped like its parameter and
-     no state for dead parameters.
+     no state for dead parameters. With --full, the same for the four presets at their
+     official sizes (no Adam state there, to keep the files near 2 GB each).
 
 Usage (from the repository root, Debian python3-torch):
     go build -o /tmp/tgan ./cmd/tgan
@@ -39,6 +40,7 @@ from check_export_pth import ALLOWED, pickle_globals, strip  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CASES = ["final_stl_small", "final_norp_small", "celeba256_small", "church256_small"]
+FULL = ["final-stl", "final-cifar-norp", "celeba-hq-256", "church-256"]
 TOP = ["epoch", "gen_model", "dis_model", "gen_state_dict", "dis_state_dict", "avg_gen_state_dict",
        "gen_optimizer", "dis_optimizer", "best_fid", "path_helper", "fixed_z"]
 
@@ -139,9 +141,9 @@ def golden_case(name, args):
               name, got["gen_model"], got["dis_model"], fb, counts[0], counts[1]))
 
 
-def go_case(name, args):
+def go_case(name, args, variants=(("", False), ("_module", True))):
     cfg = json.load(open(os.path.join(args.go_files, name + ".json")))
-    for suffix, prefixed in (("", False), ("_module", True)):
+    for suffix, prefixed in variants:
         path = os.path.join(args.go_files, name + suffix + ".pth")
         check_layout(path)
         got = torch.load(path, map_location="cpu")
@@ -155,8 +157,10 @@ def go_case(name, args):
             assert fb <= 1e-6, fb
         counts = [check_optimizer(name + " " + key, got[key], model)
                   for key, model in (("gen_optimizer", G), ("dis_optimizer", D))]
-        print("B %s%s: strict loads in reference order; Adam (state/params/dead) G %s D %s" % (
-            name, suffix, counts[0], counts[1]))
+        n = [sum(t.numel() for t in m.parameters()) for m in (G, D)]
+        print("B %s%s: strict loads in reference order (G %d, D %d parameters); Adam (state/params/dead) G %s D %s" % (
+            name, suffix, n[0], n[1], counts[0], counts[1]))
+        del got, G, G_avg, D
 
 
 def main():
@@ -166,7 +170,20 @@ def main():
     ap.add_argument("--go-files", default="", help="folder of TestWriteHiresForReference's files "
                     "(default: WORK/go, written here with go test)")
     ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--full", action="store_true",
+                    help="instead: Go exports of the four presets at full size (random weights, no Adam "
+                    "state, ~6 GB of files) load strictly into the reference built at the preset")
     args = ap.parse_args()
+    if args.full:
+        if not args.go_files:
+            args.go_files = os.path.join(args.work, "full")
+            os.makedirs(args.go_files, exist_ok=True)
+            run("go", "test", "./internal/pth", "-run", "TestWriteHiresForReference", "-count=1", "-timeout", "30m",
+                cwd=REPO, env=dict(os.environ, TGAN_HIRES_PTH=args.go_files, TGAN_HIRES_PTH_FULL="1"))
+        for name in FULL:
+            go_case(name, args, variants=(("", True),))
+        print("all checks passed")
+        return
     cases = args.cases.split(",")
     for name in cases:
         golden_case(name, args)
