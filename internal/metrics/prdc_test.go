@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 )
@@ -133,5 +134,41 @@ func TestPRDCBadInput(t *testing.T) {
 	b, _ := NewManifold(x, 2, 3, 1)
 	if _, err := ComparePRDC(a, b); err == nil {
 		t.Error("2-d against 3-d: no error")
+	}
+}
+
+// TestPRDCMemoryIsTiled: 6000 x 6000 distances (288 MB as float64) are
+// never held at once: the whole computation allocates a few tiles.
+func TestPRDCMemoryIsTiled(t *testing.T) {
+	const n, d = 6000, 4
+	x := make([]float32, 2*n*d)
+	for i := range x {
+		x[i] = float32(synthUniform(i/d, i%d, d, 5))
+	}
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	if _, err := ComputePRDC(x[:n*d], n, x[n*d:], n, d, 3); err != nil {
+		t.Fatal(err)
+	}
+	goruntime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 40<<20 {
+		t.Errorf("allocated %d MB for %d x %d features", got>>20, n, n)
+	}
+}
+
+// BenchmarkPRDC2048: 2000 real and 2000 generated 2048-d features, k = 3
+// (three distance passes: real-real and fake-fake upper triangles, and
+// real-fake).
+func BenchmarkPRDC2048(b *testing.B) {
+	const n, d = 2000, 2048
+	x := make([]float32, 2*n*d)
+	for i := range x {
+		x[i] = float32(synthUniform(i/d, i%d, d, 1))
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := ComputePRDC(x[:n*d], n, x[n*d:], n, d, 3); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
