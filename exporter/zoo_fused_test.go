@@ -12,8 +12,9 @@ import (
 // TestZooFusedMatchesStandard: the fused forms (CPU; CUDA with head sizes
 // padded to a multiple of 8) of every zoo network rewrite one
 // MultiHeadAttention per block, window attention included (windows folded
-// into the batch), and give the standard file's outputs within 1e-4
-// relative on ONNX Runtime's CPU provider.
+// into the batch), and one per Celeba256_gen cross-attention (queries from
+// the tokens, keys and values from the z embedding), and give the standard
+// file's outputs within 1e-4 relative on ONNX Runtime's CPU provider.
 func TestZooFusedMatchesStandard(t *testing.T) {
 	t.Setenv(runtime.FuseEnv, "off") // the standard file runs as it is
 	env := openEnv(t, 1)
@@ -30,8 +31,10 @@ func TestZooFusedMatchesStandard(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", label, err)
 				}
-				if blocks := zooBlocks(cfg, net.name); rep.Attention != blocks {
-					t.Errorf("%s: %d MultiHeadAttention, want %d (one per block)", label, rep.Attention, blocks)
+				blocks, cross := zooBlocks(cfg, net.name)
+				if rep.Attention != blocks || rep.Cross != cross {
+					t.Errorf("%s: %d + %d cross MultiHeadAttention, want %d + %d (one per block and cross-attention)",
+						label, rep.Attention, rep.Cross, blocks, cross)
 				}
 				e := relErr(t, runBytes(t, env, data, net), want)
 				t.Logf("%s: %v; max rel err %.3g", label, rep, e)
@@ -43,14 +46,19 @@ func TestZooFusedMatchesStandard(t *testing.T) {
 	}
 }
 
-func zooBlocks(cfg *model.Config, net string) int {
+// zooBlocks counts a network's blocks and those with cross-attention.
+func zooBlocks(cfg *model.Config, net string) (blocks, cross int) {
 	groups := cfg.DBlocks()
 	if net == "G" {
 		groups = cfg.GBlocks()
 	}
-	n := 0
 	for _, g := range groups {
-		n += len(g)
+		for _, b := range g {
+			blocks++
+			if b.Cross > 0 {
+				cross++
+			}
+		}
 	}
-	return n
+	return blocks, cross
 }

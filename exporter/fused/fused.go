@@ -1,6 +1,9 @@
 // Package fused rewrites tgan's standard ONNX export into the form that
 // ONNX Runtime runs fastest: every block's attention becomes one
-// com.microsoft.MultiHeadAttention node and, in the CUDA form, every
+// com.microsoft.MultiHeadAttention node (window attention with the
+// windows in the batch; Celeba256_gen's cross-attention to the z
+// embedding too, with separate query and key/value inputs, cross.go) and,
+// in the CUDA form, every
 // residual Add that feeds a LayerNorm becomes
 // com.microsoft.SkipLayerNormalization.
 //
@@ -117,7 +120,8 @@ type Options struct {
 // Report says what Rewrite changed.
 type Report struct {
 	Target        Target
-	Attention     int // MultiHeadAttention nodes
+	Attention     int // MultiHeadAttention nodes of self-attentions
+	Cross         int // MultiHeadAttention nodes of cross-attentions (Celeba256_gen)
 	Padded        int // of which with heads zero-padded to a multiple of 8
 	SkipLayerNorm int // SkipLayerNormalization nodes
 	Int8          int // Gemms quantized to DynamicQuantizeMatMul (Options.Int8Weights)
@@ -127,6 +131,9 @@ func (r Report) String() string {
 	s := fmt.Sprintf("fused for %s: %d MultiHeadAttention", r.Target, r.Attention)
 	if r.Padded > 0 {
 		s += fmt.Sprintf(" (%d with heads padded to a multiple of 8)", r.Padded)
+	}
+	if r.Cross > 0 {
+		s += fmt.Sprintf(", %d cross-attention MultiHeadAttention", r.Cross)
 	}
 	s += fmt.Sprintf(", %d SkipLayerNormalization", r.SkipLayerNorm)
 	if r.Int8 > 0 {
@@ -159,7 +166,7 @@ func Rewrite(mp *onnx.ModelProto, opts Options) (Report, error) {
 	if t, ok := md[KeyFused]; ok {
 		return rep, fmt.Errorf("%w (for %s)", ErrFused, t)
 	}
-	heads, blocks, err := expected(md)
+	heads, blocks, cross, err := expected(md)
 	if err != nil {
 		return rep, err
 	}
@@ -191,6 +198,14 @@ func Rewrite(mp *onnx.ModelProto, opts Options) (Report, error) {
 		}
 	}
 	rep.Attention = len(matches)
+	// Cross-attention (Celeba256_gen) is fused only when every block's is
+	// found; otherwise it stays in the standard form, which is correct too.
+	if cm := g.matchCrossAttentions(); cross > 0 && len(cm) == cross {
+		for _, c := range cm {
+			g.replaceCross(c, castFloat)
+		}
+		rep.Cross = len(cm)
+	}
 	if opts.SkipLayerNorm.or(opts.Target == CUDA) {
 		rep.SkipLayerNorm = g.fuseSkipLayerNorm()
 	}
@@ -210,16 +225,17 @@ func Rewrite(mp *onnx.ModelProto, opts Options) (Report, error) {
 	return rep, nil
 }
 
-// expected returns the head count and the number of transformer blocks
-// that the file's tgan.config gives its network.
-func expected(md map[string]string) (heads, blocks int, err error) {
+// expected returns the head count, the number of transformer blocks and
+// the number of those with cross-attention that the file's tgan.config
+// gives its network.
+func expected(md map[string]string) (heads, blocks, cross int, err error) {
 	network, ok := md[keyNetwork]
 	if !ok {
-		return 0, 0, fmt.Errorf("%w (no %s metadata)", ErrNotTgan, keyNetwork)
+		return 0, 0, 0, fmt.Errorf("%w (no %s metadata)", ErrNotTgan, keyNetwork)
 	}
 	cfg, err := model.ParseJSON(md[keyConfig])
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w (%s: %v)", ErrNotTgan, keyConfig, err)
+		return 0, 0, 0, fmt.Errorf("%w (%s: %v)", ErrNotTgan, keyConfig, err)
 	}
 	var groups [][]model.Block
 	switch network {
@@ -228,12 +244,17 @@ func expected(md map[string]string) (heads, blocks int, err error) {
 	case "discriminator":
 		heads, groups = cfg.DHeads, cfg.DBlocks()
 	default:
-		return 0, 0, fmt.Errorf("%w (%s %q)", ErrNotTgan, keyNetwork, network)
+		return 0, 0, 0, fmt.Errorf("%w (%s %q)", ErrNotTgan, keyNetwork, network)
 	}
 	for _, g := range groups {
 		blocks += len(g)
+		for _, b := range g {
+			if b.Cross > 0 {
+				cross++
+			}
+		}
 	}
-	return heads, blocks, nil
+	return heads, blocks, cross, nil
 }
 
 // floatType is the element type of the weights: FLOAT16 when any float
