@@ -149,3 +149,66 @@ func runBytes(t *testing.T, env *runtime.Env, data []byte, net zooNet) []float32
 	}
 	return out
 }
+
+// TestZooOfficialNames: the initializers of every zoo network are exactly
+// the official tensors its graph reads, under their official names (the
+// generator's noise strengths included; the dead cross-attention
+// strengths, Hz_fbank and the omitted D noise strengths not), plus the
+// graph's own const.* values.
+func TestZooOfficialNames(t *testing.T) {
+	for name, cfg := range zooConfigs(t) {
+		for _, net := range zooNets(t, cfg) {
+			params := cfg.GParams()
+			if net.name != "G" {
+				params = cfg.DParams()
+			}
+			want := map[string]bool{}
+			for _, p := range params {
+				omitted := p.Dead || p.Name == model.DFilterBankName ||
+					(net.name == "D" && strings.HasSuffix(p.Name, "noise_strength_1"))
+				if !omitted {
+					want[p.Name] = true
+				}
+			}
+			have := map[string]bool{}
+			for _, n := range net.model.Graph.Initializers() {
+				have[n] = true
+				if !want[n] && !strings.HasPrefix(n, "const.") {
+					t.Errorf("%s/%s: initializer %q is neither a tensor the graph needs nor a const.*", name, net.name, n)
+				}
+			}
+			for n := range want {
+				if !have[n] {
+					t.Errorf("%s/%s: official tensor %q is not an initializer", name, net.name, n)
+				}
+			}
+		}
+	}
+}
+
+// TestZooMetadata: KeyGNoise gives T on generators with a noise input;
+// KeyDNoise says "omitted" for the noisy two-scale D exported without its
+// noise, "input" for DiscriminatorNoise, and is absent for D's without noise.
+func TestZooMetadata(t *testing.T) {
+	want := map[string][3]string{ // G noise, D noise, D+noise noise
+		"final_stl_small":  {"", "omitted", "input"},
+		"final_norp_small": {"84", "", ""},
+		"celeba256_small":  {"5456", "", ""},
+		"church256_small":  {"5460", "", ""},
+	}
+	for name, cfg := range zooConfigs(t) {
+		nets := zooNets(t, cfg)
+		got := [3]string{nets[0].model.Metadata[KeyGNoise], nets[1].model.Metadata[KeyDNoise]}
+		if len(nets) > 2 {
+			got[2] = nets[2].model.Metadata[KeyDNoise]
+		}
+		if got != want[name] {
+			t.Errorf("%s: noise metadata %q, want %q", name, got, want[name])
+		}
+	}
+	cfg := zooConfigs(t)["church256_small"]
+	_, dw := randomNets(cfg, 1)
+	if _, err := DiscriminatorNoise(cfg, dw, nil); err == nil || !strings.Contains(err.Error(), "no attention noise") {
+		t.Errorf("DiscriminatorNoise of a D without noise: %v", err)
+	}
+}
