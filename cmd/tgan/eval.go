@@ -226,6 +226,9 @@ func openNetwork(c *cli.Context) (*quality.Network, error) {
 // c's flags and extracts the features of every image; it also returns a
 // description of the source.
 func sourceFeatures(c *cli.Context) (*metrics.Features, string, error) {
+	if _, err := sampledTruncation(c); err != nil { // before loading anything
+		return nil, "", err
+	}
 	net, err := openNetwork(c)
 	if err != nil {
 		return nil, "", err

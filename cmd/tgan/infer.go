@@ -40,6 +40,9 @@ func runInfer(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := sampledTruncation(c); err != nil { // before loading anything
+		return err
+	}
 	m, err := openModel(c, path, engine.Generator)
 	if err != nil {
 		return err
