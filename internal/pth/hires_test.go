@@ -493,3 +493,31 @@ func writeFullSize(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestInferPresets: the final-code presets at their official sizes are
+// recognised from their tensor shapes alone (no data needed to infer).
+func TestInferPresets(t *testing.T) {
+	for _, name := range []string{"final-cifar", "final-cifar-norp", "final-stl", "celeba-hq-256", "church-256"} {
+		cfg, err := model.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shapes := func(ps []model.Param) map[string]*model.Tensor {
+			m := make(map[string]*model.Tensor, len(ps))
+			for _, p := range ps {
+				m[p.Name] = &model.Tensor{Shape: p.Shape}
+			}
+			return m
+		}
+		got, err := inferG(shapes(cfg.GParams()), Options{})
+		if err == nil {
+			err = inferD(shapes(cfg.DParams()), got, Options{})
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.JSON() != cfg.JSON() {
+			t.Errorf("%s: inferred\n %s\nwant %s", name, got.JSON(), cfg.JSON())
+		}
+	}
+}
