@@ -56,7 +56,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "loss", Usage: "loss: " + strings.Join(trainer.Losses(), ", ") + " (default wgangp-eps)"},
 			&cli.IntFlag{Name: "n-critic", Usage: "D steps per G step (default 5 for v1, 4 for final)"},
 			&cli.Float64Flag{Name: "lr", Usage: "Adam learning rate of G and D (default 1e-4)"},
-			&cli.StringFlag{Name: "augment", Usage: "DiffAugment policy (default translation,cutout,color; none to disable)"},
+			&cli.StringFlag{Name: "augment", Usage: "DiffAugment policy, ops in order from translation, cutout, color, erase_ratio, stl_erase_ratio, erase, hue, filter (default translation,cutout,color; the zoo presets bring the official one; none to disable)"},
 			&cli.Float64Flag{Name: "ema-beta", Usage: "fixed EMA decay per G step, no warm-up (default v1: 0.999 after the warm-up (1+t)/(10+t) at G step t; final: the final code's ramp); negative: the final code's ramp"},
 			&cli.IntFlag{Name: "mask-epoch-steps", Usage: "v1 mask schedule: count an epoch as this many iterations (default: dataset passes)"},
 			&cli.IntFlag{Name: "samples", Usage: "images in each sample grid (default 64)"},
