@@ -10,6 +10,11 @@
 // official name and validates the result against the config's parameter
 // lists. The Adam optimizers' moments and step counts come along, mapped
 // from the official modules' parameters() order (order.go) to names.
+// Besides ViT_custom_rp / ViT_custom_scale2_rp_noise it recognises the
+// zoo's final-code families (infer_hires.go): ViT_custom, PixelNorm G and
+// D, Celeba256_gen / Celeba256_dis, ViT_custom_local544444_256_rp_noise /
+// ViT_scale3_local_new_rp and ViT_custom_scale2; fixed buffers
+// (relative_position_index, Hz_fbank) are recomputed and compared.
 //
 // Export writes the training dict the official scripts save and resume
 // from, in PyTorch's zip format, with its own pickle writer (protocol 2,
