@@ -122,9 +122,12 @@ func (l *Lazy) String() string {
 	return fmt.Sprintf("%s: %d files read as %dx%d RGB", l.name, len(l.files), l.size, l.size)
 }
 
-// Read implements Source: it decodes file i. A failure leaves dst zero and
-// is reported by Err.
-func (l *Lazy) Read(i int, flip bool, dst []float32) {
+// Channels is 3.
+func (l *Lazy) Channels() int { return 3 }
+
+// Pixels decodes file i into CHW uint8 planes of the dataset's size. A
+// failure returns zeros and is reported by Err.
+func (l *Lazy) Pixels(i int) []uint8 {
 	pix, err := l.decode(l.files[i], l.size)
 	if err != nil {
 		l.mu.Lock()
@@ -132,10 +135,15 @@ func (l *Lazy) Read(i int, flip bool, dst []float32) {
 			l.err = fmt.Errorf("%s: %w", l.name, err)
 		}
 		l.mu.Unlock()
-		clear(dst)
-		return
+		return make([]uint8, 3*l.size*l.size)
 	}
-	planesToFloat(pix, l.size, flip, dst)
+	return pix
+}
+
+// Read implements Source: it decodes file i. A failure gives a black image
+// and is reported by Err.
+func (l *Lazy) Read(i int, flip bool, dst []float32) {
+	planesToFloat(l.Pixels(i), l.size, flip, dst)
 }
 
 // Err is the first read failure, if any.

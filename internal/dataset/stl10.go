@@ -111,8 +111,22 @@ func (s *STL10) String() string {
 	return fmt.Sprintf("stl10: %d images %dx%d RGB, read as %dx%d", s.Len(), stlSide, stlSide, s.size, s.size)
 }
 
-// Pixels returns image i as CHW row-major uint8 planes, resized.
-func (s *STL10) Pixels(i int) ([]uint8, error) {
+// Channels is 3.
+func (s *STL10) Channels() int { return 3 }
+
+// Pixels returns image i as CHW row-major uint8 planes, resized. A read
+// failure returns zeros and is reported by Err.
+func (s *STL10) Pixels(i int) []uint8 {
+	pix, err := s.load(i)
+	if err != nil {
+		s.fail(err)
+		return make([]uint8, 3*s.size*s.size)
+	}
+	return pix
+}
+
+// load reads and resizes image i.
+func (s *STL10) load(i int) ([]uint8, error) {
 	if i < 0 || i >= s.Len() {
 		panic(fmt.Sprintf("stl10: image %d of %d", i, s.Len()))
 	}
@@ -139,7 +153,7 @@ func (s *STL10) Pixels(i int) ([]uint8, error) {
 // Read implements Source. A read failure leaves dst zero and is reported
 // by Err (the Loader checks it after every batch).
 func (s *STL10) Read(i int, flip bool, dst []float32) {
-	pix, err := s.Pixels(i)
+	pix, err := s.load(i)
 	if err != nil {
 		s.fail(err)
 		clear(dst)

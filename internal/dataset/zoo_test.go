@@ -57,10 +57,7 @@ func TestSTL10OrientationAndSplits(t *testing.T) {
 			t.Fatalf("%s: %v", c.path, s)
 		}
 		for i := 0; i < c.n; i++ {
-			p, err := s.Pixels(i)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := s.Pixels(i)
 			for _, q := range [][3]int{{0, 0, 1}, {0, 1, 0}, {1, 5, 90}, {2, 95, 3}} {
 				ch, y, x := q[0], q[1], q[2]
 				if got, want := p[(ch*96+y)*96+x], stlValue(c.k0+i, ch, y, x); got != want {
@@ -123,7 +120,7 @@ func TestSTL10ResizeLikePIL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := src.(*STL10).Pixels(0)
+	got := src.(*STL10).Pixels(0)
 	if g := got[48*48+10*48:]; g[23] != 20 || g[24] != 140 || g[22] != 0 || g[25] != 160 {
 		t.Errorf("edge row = %v, want 0 20 140 160 at columns 22..25", g[22:26])
 	}
@@ -313,3 +310,18 @@ func TestEnlargeRefused(t *testing.T) {
 		}
 	}
 }
+
+// The lazy sources expose their pixels as Memory does (tgan stats reads
+// datasets through Pixels and Channels).
+var (
+	_ interface {
+		Pixels(int) []uint8
+		Channels() int
+		Err() error
+	} = (*STL10)(nil)
+	_ interface {
+		Pixels(int) []uint8
+		Channels() int
+		Err() error
+	} = (*Lazy)(nil)
+)
