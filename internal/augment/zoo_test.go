@@ -295,3 +295,40 @@ func assertClose(t *testing.T, what string, got, want []float32, tol float64) {
 		}
 	}
 }
+
+// Drawn erase rectangles match the official index arithmetic (a size grid
+// around the offset, indices clamped into the image), as cutout does.
+func TestEraseMatchesOfficialIndexing(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	for _, c := range []struct {
+		op   Op
+		h, w int
+	}{{OpSTLEraseRatio, 48, 48}, {OpEraseRatio, 10, 30}, {OpErase, 24, 20}} {
+		drawn := 0
+		for trial := 0; trial < 60; trial++ {
+			const b = 4
+			ps := Sample(Policy{Ops: []Op{c.op}}, b, 1, c.h, c.w, rng)
+			if len(ps.Steps) == 0 {
+				continue
+			}
+			drawn++
+			e := ps.Steps[0].(*Cutout)
+			ones := make([]float32, b*c.h*c.w)
+			for i := range ones {
+				ones[i] = 1
+			}
+			got := Apply(ps, ones)
+			for s := 0; s < b; s++ {
+				want := refCutoutMask(c.h, c.w, e.CY[s], e.CX[s], e.Size)
+				for i, v := range want {
+					if got[s*c.h*c.w+i] != v {
+						t.Fatalf("%s %dx%d size %v centre (%d, %d): pixel %d = %v, want %v", c.op, c.h, c.w, e.Size, e.CY[s], e.CX[s], i, got[s*c.h*c.w+i], v)
+					}
+				}
+			}
+		}
+		if drawn == 0 {
+			t.Errorf("%s: never drawn", c.op)
+		}
+	}
+}
