@@ -104,7 +104,11 @@ func InitWeights(params []Param, rng *rand.Rand) Weights {
 			continue
 		}
 		t.F32 = make([]float32, p.Size())
-		initTensor(p, t.F32, rng)
+		if p.Name == DFilterBankName {
+			copy(t.F32, FilterBank()) // a fixed buffer, not a weight
+		} else {
+			initTensor(p, t.F32, rng)
+		}
 		w[p.Name] = t
 	}
 	return w

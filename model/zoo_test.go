@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math/rand"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,23 @@ func TestZooKeyLayout(t *testing.T) {
 	}
 	if _, ok := find(norp.DParams(), "blocks_1.0.attn.relative_position_bias_table"); !ok {
 		t.Error("final-cifar-norp D lacks its relative-position table")
+	}
+}
+
+// TestInitFilterBank: fresh weights carry the real Hz_fbank buffer.
+func TestInitFilterBank(t *testing.T) {
+	c, _ := Preset("celeba-hq-256")
+	var ps []Param
+	for _, p := range c.DParams() {
+		if p.Name == DFilterBankName {
+			ps = append(ps, p)
+		}
+	}
+	w := InitWeights(ps, rand.New(rand.NewSource(1)))
+	want := FilterBank()
+	for i, v := range w[DFilterBankName].F32 {
+		if v != want[i] {
+			t.Fatalf("Hz_fbank[%d] = %v, want %v", i, v, want[i])
+		}
 	}
 }
