@@ -58,7 +58,9 @@ func runLatents(env *runtime.Env, path string) ([]float32, error) {
 		return nil, errNotGenerator
 	}
 	in := m.Inputs()
-	if len(in) != 1 || len(in[0].Shape) != 2 || in[0].Shape[1] <= 0 {
+	// A generator takes z, and attention noise too in some families (Run
+	// draws it from the latents: both files get the same noise).
+	if len(in) == 0 || (len(in) != 1 && m.NoiseSize() == 0) || len(in[0].Shape) != 2 || in[0].Shape[1] <= 0 {
 		return nil, fmt.Errorf("%s: not a generator (input %v)", path, in)
 	}
 	latent := in[0].Shape[1]
