@@ -3,6 +3,8 @@ package dataset
 import (
 	"fmt"
 	"math/rand"
+	"runtime"
+	"sync"
 )
 
 // State is the cursor of a Loader: with the same Source, a Loader restored
@@ -91,22 +93,48 @@ func (l *Loader) NextInto(dst []float32) error {
 		l.st.Pos = 0
 	}
 	perm := l.permutation()
-	for b := 0; b < batch; b++ {
+	read := func(b int) {
 		pos := l.st.Pos + b
 		flip := !l.NoFlip && mix(uint64(l.st.Seed), 2, uint64(l.st.Epoch), uint64(pos))&1 == 1
 		l.src.Read(perm[pos], flip, dst[b*per:(b+1)*per])
 	}
-	if f, ok := l.src.(failer); ok {
+	f, lazy := l.src.(failer)
+	if lazy { // decoding from disk: one image per CPU at a time
+		parallel(batch, read)
 		if err := f.Err(); err != nil {
 			return err
+		}
+	} else {
+		for b := 0; b < batch; b++ {
+			read(b)
 		}
 	}
 	l.st.Pos += batch
 	return nil
 }
 
-// failer is a Source that reads from disk on demand (Lazy, STL10) and
-// reports its first read failure.
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines.
+func parallel(n int, f func(int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// failer is a Source that reads from disk on demand (Lazy, STL10), is
+// safe for concurrent Reads, and reports its first read failure.
 type failer interface{ Err() error }
 
 // permutation returns the image order of the current epoch.

@@ -271,6 +271,20 @@ func TestFolderLazyEqualsMemory(t *testing.T) {
 	if _, ok := lazy.(*Lazy); !ok {
 		t.Fatalf("over MaxInMemory: %T, want *Lazy", lazy)
 	}
+	// The Loader reads lazy sources in parallel: the same batches.
+	lm, ll := NewLoader(mem, 9), NewLoader(lazy, 9)
+	for step := 0; step < 4; step++ {
+		bm, _ := lm.Next(2)
+		bl, err := ll.Next(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range bm {
+			if bm[j] != bl[j] {
+				t.Fatalf("batch %d value %d: memory %v, lazy %v", step, j, bm[j], bl[j])
+			}
+		}
+	}
 	a, b := make([]float32, 3*64), make([]float32, 3*64)
 	for i := 0; i < 3; i++ {
 		mem.Read(i, i == 1, a)
