@@ -385,6 +385,11 @@ func modelConfig(c *cli.Context) (*model.Config, trainer.Options, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, opts, fmt.Errorf("%s: %w", file, err)
 	}
+	if _, ok := probe["model"]; !ok {
+		// A bare model file brings no recipe: the final code's G-loss
+		// gradient leak is its default, as with the final presets.
+		opts.GradLeak = cfg.Version == model.Final
+	}
 	return cfg, opts, nil
 }
 

@@ -67,3 +67,35 @@ func TestTrainAccumulateFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBareConfigLeakDefault: a model-only YAML of the final code trains with
+// the official G-loss gradient leak, a v1 one without.
+func TestBareConfigLeakDefault(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		yaml string
+		want bool
+	}{
+		{"version: final\nlatent_dim: 8\ng_dim: 16\nbottom_width: 2\ng_depths: [1, 1]\ng_heads: 2\nmlp_ratio: 2\nimage_size: 4\ng_rel_pos: true\nd_kind: scale2\nd_dim: 16\nd_depth: 1\nd_patch: 1\nd_heads: 2\nd_rel_pos: true\n", true},
+		{"version: v1\nlatent_dim: 8\ng_dim: 16\nbottom_width: 2\ng_depths: [1, 1]\ng_heads: 2\nmlp_ratio: 2\nimage_size: 4\nd_kind: vit\nd_dim: 16\nd_depth: 1\nd_patch: 1\nd_heads: 2\n", false},
+	} {
+		path := filepath.Join(dir, "m.yaml")
+		if err := os.WriteFile(path, []byte(c.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var got trainer.Options
+		cmd := trainCommand()
+		cmd.Action = func(ctx *cli.Context) error {
+			_, o, err := modelConfig(ctx)
+			got = o
+			return err
+		}
+		app := &cli.App{Name: "tgan", Commands: []*cli.Command{cmd}}
+		if err := app.Run([]string{"tgan", "train", "--config", path, "--steps", "1"}); err != nil {
+			t.Fatal(err)
+		}
+		if got.GradLeak != c.want {
+			t.Errorf("%s: grad leak %v, want %v", strings.SplitN(c.yaml, "\n", 2)[0], got.GradLeak, c.want)
+		}
+	}
+}
