@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -24,6 +25,30 @@ func TestParityZoo(t *testing.T) {
 		t.Run(form.name, func(t *testing.T) {
 			t.Setenv(runtime.FuseEnv, form.fuse)
 			parityZoo(t, openEnv(t, 0))
+		})
+	}
+}
+
+// CUDAEnv names the environment variable that turns on
+// TestParityZooCUDA (a machine with a GPU and ONNX Runtime's CUDA build).
+const CUDAEnv = "TGAN_TEST_CUDA"
+
+// TestParityZooCUDA is TestParityZoo on ONNX Runtime's CUDA provider
+// (float32 without TF32): its Resize, window attention and the fused CUDA
+// form (MultiHeadAttention with padded heads, cross-attention).
+func TestParityZooCUDA(t *testing.T) {
+	if os.Getenv(CUDAEnv) == "" {
+		t.Skipf("%s not set", CUDAEnv)
+	}
+	for _, form := range []struct{ name, fuse string }{{"standard", "off"}, {"fused", "on"}} {
+		t.Run(form.name, func(t *testing.T) {
+			t.Setenv(runtime.FuseEnv, form.fuse)
+			env, err := runtime.Open(runtime.Options{Provider: runtime.CUDA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer env.Close()
+			parityZoo(t, env)
 		})
 	}
 }
