@@ -209,8 +209,11 @@ func lowerGradNet(l *lower.Lowerer, gn *gradNet) error {
 	return nil
 }
 
-// fakes is G's forward pass on z (the D step's fakes).
+// fakes is G's forward pass on z (the D step's fakes), with G's attention
+// noise drawn first. ONNX Runtime reads the noise inputs' values as it
+// reads z's.
 func (t *Trainer) fakes(z []float32) ([]float32, error) {
+	t.drawNoise("g/fake", t.gFwd)
 	if t.ort == nil {
 		return t.gFwd.Forward(z)
 	}

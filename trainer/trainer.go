@@ -56,8 +56,9 @@ type Trainer struct {
 	alpha     []float32
 	gradsHook func(net string, grads map[string][]float32)
 	// Test hooks replacing the draws of the augmentation parameters and
-	// of D's attention noise; role is "real", "fake", "pen" or "gen" for
-	// augHook, "dis", "pen" or "gen" for noiseHook.
+	// of the attention noise; role is "real", "fake", "pen" or "gen" for
+	// augHook, "dis", "pen" or "gen" (D's nets) or "g/fake" and "g/gen"
+	// (G's, noised families only) for noiseHook.
 	augHook   func(role string, b int) *augment.Params
 	noiseHook func(role string, n *gmodel.Net)
 
@@ -215,8 +216,11 @@ func (t *Trainer) sampleAug(role string, b int) *augment.Params {
 }
 
 // drawNoise draws n's attention noise from the iteration's source (or the
-// test hook).
+// test hook). Nets without noised attentions draw nothing.
 func (t *Trainer) drawNoise(role string, n *gmodel.Net) {
+	if len(n.NoiseSites()) == 0 {
+		return
+	}
 	if t.noiseHook != nil {
 		t.noiseHook(role, n)
 		return
@@ -250,7 +254,20 @@ func (t *Trainer) Step() (Stats, error) {
 // one D micro-batch, a D optimizer step when it completes Accumulate of
 // them, and a G step (GAccumulate micro-batches) every NCritic*Accumulate
 // iterations. Every random draw comes from a source seeded by
-// (Opts.Seed, Iter).
+// (Opts.Seed, Iter), in this order on every executor:
+//
+//  1. the fakes' z [DisBatch, latent];
+//  2. G's attention noise of the fakes' forward (noised G families:
+//     per site in forward order, [DisBatch, N] in image-token order);
+//  3. DiffAugment of the real batch, then of the fakes;
+//  4. D's attention noise of the D pass (real then fake samples);
+//  5. with the penalty: the DisBatch interpolation weights, the
+//     interpolates' DiffAugment, D's attention noise of the penalty pass;
+//  6. on a G step, per G micro-batch: z [GenBatch, latent], G's attention
+//     noise, the fakes' DiffAugment, D's attention noise.
+//
+// G draws attention noise in training as the official code does (train
+// and eval modes alike).
 func (t *Trainer) StepOn(real []float32) (Stats, error) {
 	rng := rand.New(rand.NewSource(mix(t.Opts.Seed, t.Iter)))
 	return t.stepWith(real, rng, randn(rng, t.Opts.DisBatch*t.Config.LatentDim), nil)
@@ -393,6 +410,7 @@ func (t *Trainer) gStep(zg, real []float32, st *Stats) error {
 	for j := 0; j < n; j++ {
 		z := randOr(zg, j*per, per, t.rng)
 		t.gTrain.setInput(z)
+		t.drawNoise("g/gen", t.gTrain.net)
 		t.beforeGTrain() // ONNX Runtime: the draws throughD makes on the tape
 		if err := t.gTrain.run(); err != nil {
 			return fmt.Errorf("G step: %w", err)
@@ -468,8 +486,14 @@ func (t *Trainer) emaBeta() float64 {
 // attention alone is 16 MB.
 const sampleChunk = 8
 
+// sampleNoiseStream seeds the attention noise of the sample grids.
+const sampleNoiseStream = -6 // -1..-5: G, D, loader, FixedZ, SR weights
+
 // Samples returns AvgGen's images for FixedZ, [Opts.Samples, 3, S, S],
-// generated sampleChunk at a time by an inference-only generator.
+// generated sampleChunk at a time by an inference-only generator. A noised
+// G family draws its attention noise (per chunk, as SetNoise orders it)
+// from a source seeded by (Opts.Seed, sampleNoiseStream) afresh at every
+// call, so grids of one run differ only by the weights.
 func (t *Trainer) Samples() ([]float32, error) {
 	n, dim := t.Opts.Samples, t.Config.LatentDim
 	chunk := min(n, sampleChunk)
@@ -483,10 +507,12 @@ func (t *Trainer) Samples() ([]float32, error) {
 	per := 3 * t.Config.ImageSize * t.Config.ImageSize
 	out := make([]float32, 0, n*per)
 	z := make([]float32, chunk*dim)
+	noise := rand.New(rand.NewSource(mix(t.Opts.Seed, sampleNoiseStream)))
 	for start := 0; start < n; start += chunk {
 		k := min(chunk, n-start)
 		clear(z)
 		copy(z, t.FixedZ[start*dim:(start+k)*dim])
+		t.sampler.SetNoise(noise)
 		img, err := t.sample(z)
 		if err != nil {
 			return nil, err
