@@ -233,6 +233,7 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 			progressbar.OptionSetDescription("train"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("G steps"), progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(500*time.Millisecond), progressbar.OptionShowElapsedTimeOnFinish())
+		_ = bar.RenderBlank() // starts the bar's clock now: no rate before a measured interval
 	}
 	if err := r.openEvents(); err != nil {
 		return err
