@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand"
 	"os"
@@ -29,7 +30,14 @@ full-size model from the binary alone. --compare-cpu also runs the same
 input on the CPU provider and prints max|a-b|/max|b|. --fp16 (preset only)
 exports the preset in float16, --int8 (preset only) with int8 weights
 (tgan export --int8, CPU); --compare-cpu then compares it with the
-float32 export of the same weights on the CPU provider.`,
+float32 export of the same weights on the CPU provider.
+
+Progress goes to stderr: the preset's weights and export, the warm-up run
+(graph build or session creation, then one forward) and a bar over the
+timed runs. Full-size models are slow on a CPU: a 256x256 generator
+(--preset celeba-hq-256 or church-256, over 200M parameters) takes
+seconds per image for one forward on 2 cores, and final-stl about a
+second; start with --batches 1 --iters 1.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "preset", Value: "s", Usage: "architecture when no MODEL is given"},
 			&cli.StringFlag{Name: "backend", Value: "onnx", Usage: "onnx (ONNX Runtime) or gorgonia, when no MODEL is given"},
@@ -91,7 +99,7 @@ func runBench(c *cli.Context) error {
 		defer ref.Close()
 	}
 	for _, b := range batches {
-		r, err := benchOne(m, ref, b, c.Int("iters"))
+		r, err := benchOne(m, ref, b, c.Int("iters"), os.Stderr)
 		if err != nil {
 			return err
 		}
@@ -115,17 +123,28 @@ func runBench(c *cli.Context) error {
 	return nil
 }
 
-func benchOne(m, ref engine.Model, batch, iters int) (benchResult, error) {
+// benchOne times iters runs of batch after one warm-up run, reporting
+// progress on w (a full-size 256 generator takes seconds per image).
+func benchOne(m, ref engine.Model, batch, iters int, w io.Writer) (benchResult, error) {
 	z := engine.Latents(int64(batch), batch, m.Config().LatentDim)
-	out, err := m.Run(z, batch) // warm-up: graph build, session, allocations
+	fmt.Fprintf(w, "batch %d: warm-up run (graph build, session, allocations)...", batch)
+	t0 := time.Now()
+	out, err := m.Run(z, batch)
 	if err != nil {
+		fmt.Fprintln(w)
 		return benchResult{}, err
 	}
+	fmt.Fprintf(w, " %.1fs\n", time.Since(t0).Seconds())
+	bar := newImageBar(w, max(1, iters)*batch, fmt.Sprintf("batch %d: timing", batch))
 	start := time.Now()
 	for i := 0; i < iters; i++ {
 		if _, err := m.Run(z, batch); err != nil {
 			return benchResult{}, err
 		}
+		_ = bar.Add(batch)
+	}
+	if iters <= 0 {
+		_ = bar.Finish()
 	}
 	sec := time.Since(start).Seconds() / float64(max(1, iters))
 	r := benchResult{Backend: m.Backend(), Batch: batch, Seconds: sec, ImagesPS: float64(batch) / sec}
@@ -168,6 +187,8 @@ func benchModelPath(c *cli.Context) (path, refPath string, cleanup func(), err e
 	}
 	cleanup = func() { os.RemoveAll(dir) }
 	rng := rand.New(rand.NewSource(1))
+	fmt.Fprintf(os.Stderr, "preset %s: %dx%d, random G weights (%.1fM parameters)\n", c.String("preset"), cfg.ImageSize, cfg.ImageSize,
+		float64(floatParams(cfg.GParams()))/1e6)
 	ck := &checkpoint.Checkpoint{Config: cfg, Gen: model.InitWeights(cfg.GParams(), rng)}
 	switch c.String("backend") {
 	case "gorgonia":
@@ -176,6 +197,7 @@ func benchModelPath(c *cli.Context) (path, refPath string, cleanup func(), err e
 	case "onnx":
 		src := exporter.Source{Config: cfg, Gen: ck.Gen, FromGen: true}
 		path := dir + "/" + exporter.GeneratorFile
+		fmt.Fprintf(os.Stderr, "exporting the preset to ONNX (%s)\n", dir)
 		if _, err := exporter.Export(src, dir, exporter.Options{Version: version}); err != nil || precision == "" {
 			return path, path, cleanup, err
 		}
@@ -197,6 +219,19 @@ func benchPrecision(c *cli.Context) string {
 		return "int8"
 	}
 	return ""
+}
+
+// floatParams counts the float parameters of ps as PyTorch's
+// sum(p.numel() for p in parameters()) does: buffers left out, dead
+// parameters (declared, never used) counted.
+func floatParams(ps []model.Param) int {
+	n := 0
+	for _, p := range ps {
+		if !p.Int64 && (!p.Buffer || p.Dead) {
+			n += p.Size()
+		}
+	}
+	return n
 }
 
 func parseInts(s string) ([]int, error) {

@@ -250,9 +250,7 @@ func extract(c *cli.Context, net *quality.Network, src *imageSource) (*metrics.F
 	}
 	var bar *progressbar.ProgressBar
 	if src.n > batch {
-		bar = progressbar.NewOptions(src.n, progressbar.OptionSetDescription("features"),
-			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"), progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
+		bar = newImageBar(os.Stderr, src.n, "features")
 	}
 	progress := func(done int) {
 		if bar != nil {

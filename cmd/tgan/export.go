@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -56,6 +58,18 @@ float32 only (not with --fp16, --fused cuda or --triton).`,
 	}
 }
 
+// reportExport says what Export is about to build: at full size (200M+
+// parameters for the 256 models) building and writing the graphs takes
+// a while, with nothing else to show.
+func reportExport(w io.Writer, src exporter.Source, dir string) {
+	cfg := src.Config
+	msg := fmt.Sprintf("exporting the %dx%d generator (%.1fM parameters", cfg.ImageSize, cfg.ImageSize, float64(floatParams(cfg.GParams()))/1e6)
+	if src.Dis != nil {
+		msg += fmt.Sprintf(") and discriminator (%.1fM", float64(floatParams(cfg.DParams()))/1e6)
+	}
+	fmt.Fprintf(w, "%s) to %s\n", msg, dir)
+}
+
 func runExport(c *cli.Context) error {
 	if c.String("pth") != "" {
 		return runExportPTH(c)
@@ -77,6 +91,7 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	fmt.Fprintf(c.App.ErrWriter, "loading %s\n", path)
 	ck, err := checkpoint.Load(path)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -88,6 +103,8 @@ func runExport(c *cli.Context) error {
 	if ck.AvgGen == nil && !c.Bool("raw-generator") {
 		fmt.Fprintf(c.App.ErrWriter, "export: %s has no avg_gen (EMA) weights; exporting gen\n", path)
 	}
+	start := time.Now()
+	reportExport(c.App.ErrWriter, src, c.String("onnx"))
 	files, err := exporter.Export(src, c.String("onnx"), exporter.Options{
 		Version:        version,
 		TritonRepo:     c.String("triton"),
@@ -99,6 +116,9 @@ func runExport(c *cli.Context) error {
 	})
 	for _, f := range files {
 		fmt.Fprintln(c.App.Writer, "wrote", f)
+	}
+	if err == nil {
+		fmt.Fprintf(c.App.ErrWriter, "exported in %.1fs\n", time.Since(start).Seconds())
 	}
 	if err != nil || !c.Bool("int8") {
 		return err

@@ -40,11 +40,13 @@ type Options struct {
 	// (checkpoints only; an ONNX file holds whichever G was exported).
 	RawGenerator bool
 	// NoiseSeed seeds the final D's attention noise (checkpoints only; the
-	// exported D omits the noise), and the attention noise of an exported
-	// generator with a "noise" input (ViT_custom, the 256 families), which
-	// runtime.DrawNoise derives from this seed and each latent, so that the
-	// same latents give the same images. The noise is scaled by the learned
-	// noise_strength_1, which is 0 unless trained.
+	// exported D omits the noise), and the attention noise of a generator
+	// that has some (ViT_custom, the 256 families: the "noise" input of an
+	// export, explicit inputs of the Gorgonia net), which runtime.DrawNoise
+	// derives from this seed and each latent on both backends, so that the
+	// same latents give the same images from a checkpoint and its export.
+	// The noise is scaled by the learned noise_strength_1, which is 0
+	// unless trained.
 	NoiseSeed int64
 }
 
@@ -156,6 +158,36 @@ func (m *gorgoniaModel) Run(in []float32, batch int) ([]float32, error) {
 		// A fresh, reproducible noise draw per run (seed, run index).
 		net.SetNoise(rand.New(rand.NewSource(m.noiseSeed + m.runs)))
 		m.runs++
+	} else if err := setGeneratorNoise(net, in, batch, m.noiseSeed); err != nil {
+		return nil, err
 	}
 	return net.Forward(in)
+}
+
+// setGeneratorNoise fills the attention noise of a generator that has
+// some (ViT_custom, the 256 families) with the draws an exported
+// generator's "noise" input gets from ONNX Runtime (runtime.DrawNoise of
+// the seed and each latent, [B, T] with the noised attentions in forward
+// order, each in image-token order), rearranged per attention as
+// gmodel.Net.SetNoiseDraws takes them ([B, Tokens] each): so a checkpoint
+// and its export give the same images for the same latents and seed.
+func setGeneratorNoise(net *gmodel.Net, z []float32, batch int, seed int64) error {
+	sites := net.NoiseSites()
+	if len(sites) == 0 {
+		return nil
+	}
+	t := 0
+	for _, s := range sites {
+		t += s.Tokens
+	}
+	drawn := runtime.DrawNoise(seed, z, len(z)/batch, t)
+	draws := make([]float32, 0, len(drawn))
+	off := 0
+	for _, s := range sites {
+		for b := 0; b < batch; b++ {
+			draws = append(draws, drawn[b*t+off:b*t+off+s.Tokens]...)
+		}
+		off += s.Tokens
+	}
+	return net.SetNoiseDraws(draws)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
 )
@@ -52,12 +53,37 @@ func (o *onnxModel) readConfig(path string) error {
 	if net, ok := o.m.MetadataValue("tgan.network"); ok && net != o.network.String() {
 		return fmt.Errorf("%s holds the %s, this command needs the %s", path, net, o.network)
 	}
+	if o.network == Generator {
+		if err := o.checkNoiseInput(); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	img := 3 * cfg.ImageSize * cfg.ImageSize
 	o.in, o.out = cfg.LatentDim, img
 	if o.network == Discriminator {
 		o.in, o.out = img, 1
 	}
 	return nil
+}
+
+// checkNoiseInput compares the file's attention-noise input with the
+// generator its tgan.config describes: every draw the graph reads must be
+// fed from the seed, and a width that differs means an edited or foreign
+// file whose images would not match the checkpoint's.
+func (o *onnxModel) checkNoiseInput() error {
+	want, got := exporter.GeneratorNoise(o.cfg), o.m.NoiseSize()
+	ins := o.m.Inputs()
+	switch {
+	case want == got && (want > 0 || len(ins) == 1):
+		return nil
+	case want == 0:
+		return fmt.Errorf("the generator of its tgan.config has no attention noise, but the file has inputs %v", ins)
+	case got == 0:
+		return fmt.Errorf("the generator of its tgan.config takes attention noise: want an input %q [batch, %d], the file has %v",
+			runtime.NoiseInput, want, ins)
+	}
+	return fmt.Errorf("input %q has %d draws per image, the generator of its tgan.config takes %d (T of [batch, T])",
+		runtime.NoiseInput, got, want)
 }
 
 func (o *onnxModel) Config() *model.Config { return o.cfg }

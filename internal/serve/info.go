@@ -103,14 +103,25 @@ func describe(info Info, m engine.Model) Info {
 }
 
 // Architecture is a one-line summary of a generator config, e.g.
-// "TransGAN final: G depths [5 4 2], width 1024, heads 4, 8x8 -> 32x32, latent 256".
+// "TransGAN final: G depths [5 4 2], width 1024, heads 4, 8x8 -> 32x32, latent 256",
+// naming the generator family of the zoo's other models (ViT_custom,
+// Celeba256_gen, the church 256 G), PixelNorm and the attention windows.
 func Architecture(c *model.Config) string {
-	rel := ""
+	extra := ""
 	if c.GRelPos {
-		rel = ", relative positions"
+		extra = ", relative positions"
+	}
+	if c.GArch != model.GDefault {
+		extra += ", " + string(c.GArch) + " generator"
+	}
+	if c.GNorm == model.PixelNorm {
+		extra += ", PixelNorm"
+	}
+	if len(c.GWindows) > 0 {
+		extra += fmt.Sprintf(", windows %v", c.GWindows)
 	}
 	return fmt.Sprintf("TransGAN %s: G depths %v, width %d, heads %d, %dx%d -> %dx%d, latent %d%s",
-		c.Version, c.GDepths, c.GDim, c.GHeads, c.BottomWidth, c.BottomWidth, c.ImageSize, c.ImageSize, c.LatentDim, rel)
+		c.Version, c.GDepths, c.GDim, c.GHeads, c.BottomWidth, c.BottomWidth, c.ImageSize, c.ImageSize, c.LatentDim, extra)
 }
 
 // Names gives each model file a URL-safe name: its file stem, with
