@@ -117,7 +117,9 @@ func buildPenalty(d *gmodel.Net, phi float64) (*penaltyNet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("penalty: inner gradient: %w", err)
 	}
-	gmodel.ResetDerivatives(d.Graph)
+	if err := gmodel.ResetDerivatives(d.Graph); err != nil {
+		return nil, fmt.Errorf("penalty: %w", err)
+	}
 	slot := &augSlot{}
 	gx := augTranspose(slot, gu[0])                                // [B, 3*S*S]
 	norm := G.Must(G.Sqrt(G.Must(G.Sum(G.Must(G.Square(gx)), 1)))) // [B]

@@ -1,8 +1,10 @@
 package lower
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"unsafe"
 
 	"github.com/tgan-dev/tgan/onnx"
@@ -126,6 +128,9 @@ func (l *Lowerer) Lower(n *G.Node) (string, error) {
 	if v, ok := l.names[n]; ok {
 		return v, nil
 	}
+	if _, err := childrenOffset(); err != nil {
+		return "", err
+	}
 	// Iterative post-order walk: graphs have thousands of nodes in chains.
 	type frame struct {
 		n    *G.Node
@@ -197,22 +202,29 @@ func (l *Lowerer) input(n *G.Node) (string, error) {
 	return l.G.Input(name, dims64(shape)...), nil
 }
 
-// childrenField is Node.children: Gorgonia does not export a node's
+// childrenOffset locates Node.children: Gorgonia does not export a node's
 // operands in order. (ExprGraph.From(id) happens to iterate them in order
 // in v0.9.18, but it is documented as the set of successors, gonum's
 // graph contract, and its id lookup scans the node list: quadratic over a
-// graph. The read below fails at start-up if the field changes.)
-var childrenField = func() reflect.StructField {
+// graph.) It is looked up on first use, so only lowering fails, with a
+// clear error, if a Gorgonia release renames the field; other commands
+// never touch it.
+var childrenOffset = sync.OnceValues(func() (uintptr, error) {
 	f, ok := reflect.TypeOf(G.Node{}).FieldByName("children")
 	if !ok || f.Type != reflect.TypeOf(G.Nodes{}) {
-		panic("lower: gorgonia.Node has no children field of type Nodes")
+		return 0, errors.New("lower: this Gorgonia's Node has no children field of type Nodes (tgan is built for gorgonia v0.9.18): the ONNX Runtime executor cannot read graphs; use --executor gorgonia")
 	}
-	return f
-}()
+	return f.Offset, nil
+})
 
-// children returns n's operands in argument order.
+// children returns n's operands in argument order. Lower checks
+// childrenOffset before any call.
 func children(n *G.Node) G.Nodes {
-	return *(*G.Nodes)(unsafe.Add(unsafe.Pointer(n), childrenField.Offset))
+	off, err := childrenOffset()
+	if err != nil {
+		panic(err) // unreachable: Lower returned the error first
+	}
+	return *(*G.Nodes)(unsafe.Add(unsafe.Pointer(n), off))
 }
 
 // Children returns n's operands in argument order (exported for callers
