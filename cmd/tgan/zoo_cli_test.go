@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
@@ -160,34 +159,14 @@ func TestZooExportForms(t *testing.T) {
 	}
 }
 
-// zooBin builds the tgan binary once for the tests that read its stderr
+// zooBinary builds the tgan binary for the tests that read its stderr
 // (progress bars, one-line errors) or run it as a server.
-var zooBin = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "tgan-zoo-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "tgan")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return "", &buildError{string(out)}
-	}
-	return bin, nil
-})
-
-type buildError struct{ out string }
-
-func (e *buildError) Error() string { return "go build: " + e.out }
-
 func zooBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin, err := zooBin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	return buildTgan(t)
 }
 
 // runBin runs the binary and returns stdout, stderr and its error.
@@ -493,5 +472,29 @@ func writeBadNoise(t *testing.T, src, dst string) {
 	}
 	if err := os.WriteFile(dst, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestZooFamiliesTable keeps README's "Model families" table true: each
+// row's resolution and G and D parameter counts are those of its preset.
+func TestZooFamiliesTable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z0-9-]+)` \\|.*\\| ([0-9]+)x[0-9]+ \\| ([0-9,]+) \\| ([0-9,]+) \\|$")
+	rows := row.FindAllStringSubmatch(string(b), -1)
+	if len(rows) != 4 {
+		t.Fatalf("README: %d preset rows in the Model families table, want 4", len(rows))
+	}
+	num := func(s string) int { v, _ := strconv.Atoi(strings.ReplaceAll(s, ",", "")); return v }
+	for _, r := range rows {
+		cfg, err := model.Preset(r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, d := floatParams(cfg.GParams()), floatParams(cfg.DParams()); num(r[2]) != cfg.ImageSize || num(r[3]) != g || num(r[4]) != d {
+			t.Errorf("README row %s: %s, %s, %s; the preset has %d, %d, %d", r[1], r[2], r[3], r[4], cfg.ImageSize, g, d)
+		}
 	}
 }
