@@ -61,6 +61,8 @@ type Trainer struct {
 	// (G's, noised families only) for noiseHook.
 	augHook   func(role string, b int) *augment.Params
 	noiseHook func(role string, n *gmodel.Net)
+	// dSteppedHook runs between an iteration's D step and its G step.
+	dSteppedHook func()
 
 	// MT-CT (sr.go; zero unless Opts.SRWeight > 0).
 	srNet    *gradNet             // G's SR path, batch DisBatch, cost = SRWeight * MSE
@@ -293,6 +295,9 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 	}
 	if err := t.dStep(grads, &st); err != nil {
 		return st, err
+	}
+	if t.dSteppedHook != nil {
+		t.dSteppedHook()
 	}
 	if t.Iter%int64(o.NCritic*o.Accumulate) == 0 { // the G step sees the updated D, as in the official loop
 		if err := t.gStep(zg, real, &st); err != nil {
