@@ -21,7 +21,9 @@ func runtimeFlags() []cli.Flag {
 		&cli.IntFlag{Name: "device", Usage: "CUDA device id"},
 		&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so (default: $" + runtime.LibraryEnvVar + ", next to the executable, .ort/ from scripts/setup.sh, the system loader; see tgan version)"},
 		&cli.IntFlag{Name: "threads", Usage: "threads per operator: ONNX Runtime intra-op threads, OpenBLAS threads for checkpoints (0: the CPUs this process may use, after its affinity mask and cgroup CPU quota)"},
-		&cli.Int64Flag{Name: "noise-seed", Usage: "seed of the attention noise (scaled by the learned strength): final D from checkpoints; exported generators with a noise input, where each image's noise follows from this seed and its latent (same --seed, same images)"},
+		&cli.Int64Flag{Name: "noise-seed", Usage: "seed of the attention noise (scaled by the learned strength): final D from checkpoints; generators with attention noise " +
+			"(ViT_custom, celeba-hq-256, church-256), checkpoint or export alike, where each image's noise follows from this seed and its latent " +
+			"(same --seed, same images on both backends)"},
 		verboseFlag(),
 	}
 }
