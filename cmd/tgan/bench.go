@@ -77,6 +77,7 @@ func runBench(c *cli.Context) error {
 		return err
 	}
 	defer cleanup()
+	announceLarge(path)
 	m, err := engine.Open(path, engine.Generator, opts)
 	if err != nil {
 		return err

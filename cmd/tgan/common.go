@@ -55,12 +55,25 @@ func openModel(c *cli.Context, path string, n engine.Network) (engine.Model, err
 	if path, err = resolveCheckpoint(path); err != nil {
 		return nil, err
 	}
+	announceLarge(path)
 	m, err := engine.Open(path, n, opts)
 	if err != nil {
 		return nil, err
 	}
 	reportBackend(m)
 	return m, nil
+}
+
+// largeModelBytes is the file size from which opening a model is announced:
+// a full-size 256 model (about 0.9 GB) takes a minute or more to load and,
+// for ONNX Runtime, to optimise, with nothing else on the screen.
+const largeModelBytes = 200 << 20
+
+// announceLarge says on stderr that a large model file is being opened.
+func announceLarge(path string) {
+	if st, err := os.Stat(path); err == nil && st.Size() >= largeModelBytes {
+		fmt.Fprintf(os.Stderr, "opening %s (%.1f GB; large models take a while to load)\n", path, float64(st.Size())/(1<<30))
+	}
 }
 
 // reportBackend tells the user what runs the model, and why auto fell back.

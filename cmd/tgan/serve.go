@@ -109,6 +109,7 @@ func openServeModels(c *cli.Context, paths []string) ([]serve.Model, error) {
 			closeAll(models)
 			return nil, err
 		}
+		announceLarge(path)
 		m, info, err := serve.Open(path, opts)
 		if err != nil {
 			closeAll(models)
