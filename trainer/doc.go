@@ -38,7 +38,12 @@
 // to the real batch is added to every G step's loss.
 //
 // Every random draw of an iteration comes from a source seeded by (seed,
-// iteration), and the data loader's cursor is three integers, so a run
-// stopped and resumed from a checkpoint computes the same weights as an
-// uninterrupted one.
+// iteration), in the order StepOn documents, and the data loader's cursor
+// is three integers, so a run stopped and resumed from a checkpoint
+// computes the same weights as an uninterrupted one. The zoo's noised
+// generators (ViT_custom, Celeba256_gen, the church 256 G) draw their
+// attention noise in training as the official code does: for the fakes,
+// for every G micro-batch, and for the sample grids (from a fixed seed, so
+// grids differ only by the weights); the noise inputs are graph inputs, so
+// ONNX Runtime reads them like z.
 package trainer
