@@ -84,6 +84,23 @@ func reportBackend(m engine.Model) {
 	}
 }
 
+// batchFlag is --batch of infer and score. Unset, it follows the image
+// size (batchSize): a 256x256 model runs one image at a time, so memory
+// stays bounded and the progress bar moves with every image.
+func batchFlag() cli.Flag {
+	return &cli.IntFlag{Name: "batch", DefaultText: "16; 4 at 128x128, 1 at 256x256",
+		Usage: "images per forward pass (a 256x256 model takes seconds per image on a CPU)"}
+}
+
+// batchSize is --batch, or when unset 16 images up to 64x64 and as many
+// pixels per pass above (at least 1).
+func batchSize(c *cli.Context, imageSize int) int {
+	if c.IsSet("batch") {
+		return c.Int("batch")
+	}
+	return max(1, min(16, 16*64*64/max(1, imageSize*imageSize)))
+}
+
 // runBatches runs n items of in through m, batch at a time, with a progress
 // bar on stderr when there is more than one batch.
 func runBatches(m engine.Model, in []float32, n, batch int, what string) ([]float32, error) {

@@ -23,7 +23,7 @@ func inferCommand() *cli.Command {
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "number of images (ignored with --z)"},
 			&cli.Int64Flag{Name: "seed", Value: 0, Usage: "seed of the N(0,1) latents"},
 			truncationFlag(),
-			&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass"},
+			batchFlag(),
 			&cli.StringFlag{Name: "out", Value: "samples.png", Usage: "a .png grid, or a folder for one PNG per image (\"\" for none)"},
 			&cli.StringFlag{Name: "z", Usage: "read latents from a float32 [N, latent] .npy instead of sampling"},
 			&cli.StringFlag{Name: "raw", Usage: "also write the raw float32 [N, 3, H, W] output (before clamping) as .npy"},
@@ -53,7 +53,7 @@ func runInfer(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	images, err := runBatches(m, z, n, c.Int("batch"), "generating")
+	images, err := runBatches(m, z, n, batchSize(c, cfg.ImageSize), "generating")
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func scoreCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Required: true, Usage: "float32 [N, 3, H, W] .npy with values in [-1, 1]"},
 			&cli.StringFlag{Name: "raw", Usage: "write the logits as float32 [N, 1] .npy"},
-			&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass"},
+			batchFlag(),
 		}, runtimeFlags()...),
 		Action: runScore,
 	}
@@ -43,7 +43,7 @@ func runScore(c *cli.Context) error {
 		return fmt.Errorf("%s: images have shape %v, the model needs [N, 3, %d, %d]", imgPath, shape, s, s)
 	}
 	n := shape[0]
-	logits, err := runBatches(m, images, n, c.Int("batch"), "scoring")
+	logits, err := runBatches(m, images, n, batchSize(c, m.Config().ImageSize), "scoring")
 	if err != nil {
 		return err
 	}

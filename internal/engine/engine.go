@@ -124,6 +124,9 @@ func (m *gorgoniaModel) Run(in []float32, batch int) ([]float32, error) {
 	if len(in) != batch*m.InSize() {
 		return nil, fmt.Errorf("%s input: %d values for batch %d, want %d", m.network, len(in), batch, batch*m.InSize())
 	}
+	if limit := gorgoniaMaxBatch(m.cfg); batch > limit {
+		return m.runChunks(in, batch, limit)
+	}
 	// Nets are built for power-of-two batch sizes and smaller batches are
 	// zero-padded: a server sees every size from 1 to its max batch, and
 	// one compiled net per size would hold that many copies of the
@@ -162,6 +165,38 @@ func (m *gorgoniaModel) Run(in []float32, batch int) ([]float32, error) {
 		return nil, err
 	}
 	return net.Forward(in)
+}
+
+// gorgoniaMaxBatch is the largest batch one Gorgonia net runs: the tape
+// machine keeps every activation of the pass, over 7 GB for one image of
+// a full-size 256x256 generator, so large images run a few at a time (16
+// images of 64x64, as many pixels above rounded down to a power of two as
+// the nets are; 1 at 256x256).
+func gorgoniaMaxBatch(cfg *model.Config) int {
+	s := max(1, cfg.ImageSize)
+	limit := 1
+	for 2*limit <= 16*64*64/(s*s) {
+		limit *= 2
+	}
+	return limit
+}
+
+// runChunks runs a batch larger than limit as consecutive passes of at
+// most limit items. A generator's images, their attention noise included,
+// depend only on their own latents, so they are those of one pass (the
+// final D's noise is drawn per pass, as at any batch size).
+func (m *gorgoniaModel) runChunks(in []float32, batch, limit int) ([]float32, error) {
+	per := m.InSize()
+	out := make([]float32, 0, batch*m.OutSize())
+	for start := 0; start < batch; start += limit {
+		b := min(limit, batch-start)
+		res, err := m.Run(in[start*per:(start+b)*per], b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
 }
 
 // setGeneratorNoise fills the attention noise of a generator that has

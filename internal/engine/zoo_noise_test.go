@@ -41,6 +41,19 @@ func TestCheckpointGeneratorNoise(t *testing.T) {
 	if e := relErr(alone, a[out:2*out]); e > 1e-5 {
 		t.Errorf("an image alone and in a batch of 3 differ: rel err %.3g", e)
 	}
+	// 17 images of 64x64 run as passes of 16 and 1 (gorgoniaMaxBatch).
+	z17 := engine.Latents(3, 17, per)
+	all, err := m.Run(z17, 17)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := m.Run(z17[16*per:], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 17*out || relErr(last, all[16*out:]) > 1e-5 {
+		t.Errorf("batch 17: %d values, last image vs alone rel err %.3g", len(all), relErr(last, all[16*out:]))
+	}
 	other, err := open(6).Run(z, 3)
 	if err != nil {
 		t.Fatal(err)
