@@ -115,8 +115,8 @@ func TestZooCLIChain(t *testing.T) {
 	}
 }
 
-// TestZooExportForms: --fused cpu runs and equals the standard export,
-// --fused cuda writes, --fp16 works for a LayerNorm family and refuses the
+// TestZooExportForms: --fused cpu and --fused cuda (on the CPU provider)
+// equal the standard export, --fp16 works for a LayerNorm family and refuses the
 // PixelNorm ones in one line, --int8 writes and reports its distance to
 // float32, on every new family.
 func TestZooExportForms(t *testing.T) {
@@ -135,6 +135,10 @@ func TestZooExportForms(t *testing.T) {
 				t.Errorf("--fused cpu: max rel err %.3g against the standard export", e)
 			}
 			mustRun(t, "export", "--onnx", filepath.Join(tmp, "cuda"), "--fused", "cuda", ckpt)
+			// The CUDA form's operators have CPU kernels too (no GPU here).
+			if e := maxRelErr(inferRaw(t, filepath.Join(tmp, "cuda", "generator.onnx"), "--n", "2", "--seed", "5"), want); !(e < 1e-4) {
+				t.Errorf("--fused cuda on the CPU provider: max rel err %.3g against the standard export", e)
+			}
 
 			out, err := runApp(t, "export", "--onnx", filepath.Join(tmp, "fp16"), "--fp16", ckpt)
 			if c.name == "final_norp_small" { // LayerNorm G and D
