@@ -44,6 +44,7 @@ func runImport(c *cli.Context) error {
 		return errors.New("import: give --out CKPT or --run DIR (one of them)")
 	}
 	start := time.Now()
+	announceLarge(src)
 	ck, warns, err := pth.Import(src, pth.Options{GHeads: c.Int("g-heads"), DHeads: c.Int("d-heads")})
 	if err != nil {
 		return err
