@@ -95,12 +95,12 @@ onnx() {
 				l=$(load)
 				if [ "$side" = tgan ]; then
 					timed "$DIR/tgan" bench --preset "$p" --backend onnx --batches 1 --iters "$ITERS"
-					ips=$(echo "$out" | awk '/img\/s/ {for (i = 1; i <= NF; i++) if ($(i+1) ~ /^img\/s/) v = $i} END {print v}')
+					ips=$(echo "$out" | awk '/s\/batch/ {for (i = 1; i <= NF; i++) if ($(i+1) ~ /^s\/batch/) v = $i} END {print v}')
 				else
 					timed "$DIR/plainort" -batch 1 -iters "$ITERS" "$DIR/$p.onnx"
-					ips=$(echo "$out" | awk '/img\/s/ {for (i = 1; i <= NF; i++) if ($(i+1) ~ /^img\/s/) v = $i} END {print v}')
+					ips=$(echo "$out" | awk '/s\/batch/ {for (i = 1; i <= NF; i++) if ($(i+1) ~ /^s\/batch/) v = $i} END {print v}')
 				fi
-				echo "onnx round $r $p $side: ${ips:-FAILED} img/s, process wall $wall s, cpu $cpu s, max RSS $rss GiB, load $l -> $(load)"
+				echo "onnx round $r $p $side: ${ips:-FAILED} s/image, process wall $wall s, cpu $cpu s, max RSS $rss GiB, load $l -> $(load)"
 				[ -n "$ips" ] || echo "$out" | tail -3
 			done
 		done
@@ -120,8 +120,8 @@ native() {
 				else
 					timed $PY testdata/ref/bench_torch_hires.py --preset "$p" --batch 1 --iters "$ITERS"
 				fi
-				ips=$(echo "$out" | awk '/img\/s/ {for (i = 1; i <= NF; i++) if ($(i+1) ~ /^img\/s/) v = $i} END {print v}')
-				echo "native round $r $p $side: ${ips:-FAILED} img/s, process wall $wall s, cpu $cpu s, max RSS $rss GiB, load $l -> $(load)"
+				ips=$(echo "$out" | awk '/s\/batch/ {for (i = 1; i <= NF; i++) if ($(i+1) ~ /^s\/batch/) v = $i} END {print v}')
+				echo "native round $r $p $side: ${ips:-FAILED} s/image, process wall $wall s, cpu $cpu s, max RSS $rss GiB, load $l -> $(load)"
 				[ -n "$ips" ] || echo "$out" | tail -3
 			done
 		done
