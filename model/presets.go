@@ -107,19 +107,6 @@ var presets = map[string]func() *Config{
 		c.MaskSchedule = nil
 		return c
 	},
-	// demo is what scripts/demo.sh trains on 2 CPU cores in about 10 minutes:
-	// 16x16 Fashion-MNIST from an 8x8 first stage (each first-stage token
-	// covers 2x2 pixels, so no 4x4 blocks show), stage widths 128/32 (head
-	// dims 32/8), three blocks where the 64 tokens are cheap and one on the
-	// 256-token stage that dominates the cost. No locality mask (less than
-	// one epoch).
-	"demo": func() *Config {
-		c := v1(128, 8, 3, 1)
-		c.LatentDim = 64
-		c.DDim, c.DDepth, c.DPatch = 64, 2, 2
-		c.MaskSchedule = nil
-		return c
-	},
 }
 
 // Preset returns a fresh copy of a named configuration.

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # demo.sh: the main job end to end on a fresh Debian machine.
 #   1. setup (OpenBLAS, Fashion-MNIST from Debian, ONNX Runtime from npm)
-#   2. train the `demo` preset on Fashion-MNIST (Gorgonia graphs run by ONNX Runtime, CPU)
+#   2. train the `tiny` preset on Fashion-MNIST (Gorgonia graphs run by ONNX Runtime, CPU)
 #   3. export G and D to ONNX
 #   4. generate a sample grid with ONNX Runtime
-# Usage: scripts/demo.sh [STEPS] (default 800 generator steps: about 10 min on 2 quiet cores)
+# Usage: scripts/demo.sh [STEPS] (default 1900 generator steps: about 19 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-steps=${1:-800}
+steps=${1:-1900}
 start=$(date +%s)
 scripts/setup.sh
 go build -o tgan ./cmd/tgan
@@ -15,7 +15,7 @@ run=runs/demo-fashion
 if [ -f "$run/latest" ]; then
 	./tgan train --resume "$run" --steps "$steps"
 else
-	./tgan train --preset demo --dataset fashion-mnist --out "$run" --steps "$steps" --seed 1 --checkpoint-every 200
+	./tgan train --preset tiny --dataset fashion-mnist --out "$run" --steps "$steps" --seed 1 --checkpoint-every 250
 fi
 ./tgan export --onnx "$run/onnx" "$run"
 ./tgan infer "$run/onnx/generator.onnx" --provider cpu --n 64 --seed 7 --out "$run/samples-onnx.png"

@@ -184,8 +184,6 @@ func PresetOptions(preset string) Options {
 	switch preset {
 	case "tiny":
 		return Options{DisBatch: 16, GenBatch: 32, NCritic: 2, LRG: 2e-4, LRD: 2e-4, EMABeta: -1}
-	case "demo": // a short run on the full data set: no DiffAugment, a higher lr under the EMA
-		return Options{DisBatch: 16, GenBatch: 32, NCritic: 2, LRG: 3e-4, LRD: 3e-4, EMABeta: -1, Augment: "none"}
 	case "final-cifar", "final-cifar-norp":
 		// The CIFAR script's GPU count is not in SPEC.md: drift over the whole batch.
 		return Options{GradLeak: true}
