@@ -13,24 +13,9 @@ const NoiseInput = "noise"
 // decimal T of its [batch, T] shape. Absent for generators without noise.
 const KeyGNoise = "tgan.g_attention_noise"
 
-// GeneratorNoise is T, the number of attention-noise draws per image of
-// cfg's generator (0 for families without noise): for every self-attention
-// in forward order (stages in order, blocks in order) the token count of
-// its stage. A draw enters the graph as one standard-normal value per
-// token, scaled by the block's noise_strength_1 and added to every channel
-// of the normalised attention input (SPEC-hires 0.4). Windowed stages take
-// their draws in image-token order too and partition them like the tokens,
-// so the same input means the same per-pixel noise whatever the windows.
-func GeneratorNoise(cfg *model.Config) int {
-	if !cfg.GNoise() {
-		return 0
-	}
-	t := 0
-	for s, stage := range cfg.GBlocks() {
-		t += len(stage) * cfg.StageTokens(s)
-	}
-	return t
-}
+// GeneratorNoise is T, the width of the generator's "noise" input:
+// model.Config.GNoiseDraws (0 for families without noise).
+func GeneratorNoise(cfg *model.Config) int { return cfg.GNoiseDraws() }
 
 // generatorStage runs stage s's blocks on tokens x [B, N, C]: the plain
 // global stack for the v1 and ViT_custom_rp families (the graph they have

@@ -151,6 +151,26 @@ func (c *Config) GNoise() bool {
 	return c.GArch == GCustom || c.GArch == GCeleba256 || c.GArch == GChurch256
 }
 
+// GNoiseDraws is T, the number of attention-noise draws per image of the
+// generator (0 for families without noise): for every self-attention in
+// forward order (stages in order, blocks in order) the token count of its
+// stage. A draw is one standard-normal value per token, scaled by the
+// block's noise_strength_1 and added to every channel of the normalised
+// attention input (SPEC-hires 0.4). Windowed stages take their draws in
+// image-token order too and partition them like the tokens, so the same
+// draws mean the same per-pixel noise whatever the windows. It is the
+// width of an exported generator's "noise" input.
+func (c *Config) GNoiseDraws() int {
+	if !c.GNoise() {
+		return 0
+	}
+	t := 0
+	for s, depth := range c.GDepths {
+		t += depth * c.StageTokens(s)
+	}
+	return t
+}
+
 // GPartition is the side of the attention windows of generator stage s:
 // the stage's feature-map side when attention is global.
 func (c *Config) GPartition(s int) int {

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 
-	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
 )
@@ -71,7 +70,7 @@ func (o *onnxModel) readConfig(path string) error {
 // fed from the seed, and a width that differs means an edited or foreign
 // file whose images would not match the checkpoint's.
 func (o *onnxModel) checkNoiseInput() error {
-	want, got := exporter.GeneratorNoise(o.cfg), o.m.NoiseSize()
+	want, got := o.cfg.GNoiseDraws(), o.m.NoiseSize()
 	ins := o.m.Inputs()
 	switch {
 	case want == got && (want > 0 || len(ins) == 1):
