@@ -51,15 +51,6 @@ func updownMatrix(n int) []float32 {
 	return to32(m)
 }
 
-// poolMatrix is 2-wide average pooling along an axis of length n: [n/2, n].
-func poolMatrix(n int) []float32 {
-	m := make([]float32, n/2*n)
-	for i := 0; i < n/2; i++ {
-		m[i*n+2*i], m[i*n+2*i+1] = 0.5, 0.5
-	}
-	return m
-}
-
 // unfoldMatrix is the im2col of a convolution along one axis of length n
 // (kernel k, stride s, zero padding pad): [o*k, n] with o output positions;
 // row q*k+j selects input q*s+j-pad, or nothing where that is padding.
