@@ -1,8 +1,10 @@
 package exporter
 
 import (
+	"maps"
 	"math/rand"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,7 +53,9 @@ func noisyNets(cfg *model.Config, seed int64) (g, d model.Weights) {
 	g, d = randomNets(cfg, seed)
 	rng := rand.New(rand.NewSource(seed + 1))
 	for _, w := range []model.Weights{g, d} {
-		for name, t := range w {
+		// Sorted: a map's order would give every process other weights.
+		for _, name := range slices.Sorted(maps.Keys(w)) {
+			t := w[name]
 			if strings.HasSuffix(name, "noise_strength_1") || strings.HasSuffix(name, ".bias") ||
 				strings.Contains(name, "pos_embed") {
 				for i := range t.F32 {
