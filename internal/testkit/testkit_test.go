@@ -16,7 +16,7 @@ func TestRelErr(t *testing.T) {
 		{[]float32{1, 2}, []float32{1, 2}, 0, 0},
 		{[]float32{0, 0}, []float32{0, 0}, 0, 0},
 		{[]float32{1, 2.5}, []float32{1, 2}, 0.25, 0.5},
-		{[]float32{1e-3}, []float32{0}, 1e-3 / 1e-30, 1e-3},
+		{[]float32{0.5}, []float32{0}, 0.5 / 1e-30, 0.5},
 		{[]float32{1, nan}, []float32{1, 2}, math.Inf(1), math.Inf(1)},
 		{[]float32{1}, []float32{1, 2}, math.Inf(1), math.Inf(1)},
 	} {
