@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 )
@@ -69,7 +70,7 @@ func TestRandomWeightsRun(t *testing.T) {
 			}
 			one, _ := runFile(t, env, gm, "g.onnx", z[L:2*L], []int64{1, L})
 			per := 3 * S * S
-			if e := relErr(t, one, img[per:2*per]); e > 1e-5 {
+			if e := testkit.RelErr(one, img[per:2*per]); e > 1e-5 {
 				t.Errorf("G item 1 alone vs in a batch of 3: rel err %.3g", e)
 			}
 			logit, shape := runFile(t, env, dm, "d.onnx", img, []int64{3, 3, S, S})
@@ -77,7 +78,7 @@ func TestRandomWeightsRun(t *testing.T) {
 				t.Fatalf("D: shape %v (want [3 1]), values %v", shape, logit)
 			}
 			one, _ = runFile(t, env, dm, "d.onnx", img[2*per:], []int64{1, 3, S, S})
-			if e := relErr(t, one, logit[2:]); e > 1e-5 {
+			if e := testkit.RelErr(one, logit[2:]); e > 1e-5 {
 				t.Errorf("D item 2 alone vs in a batch of 3: rel err %.3g", e)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/onnx"
 )
 
@@ -80,13 +81,13 @@ func TestFloat16Bits(t *testing.T) {
 	}
 }
 
-// TestFloat16Golden exports every golden case in float16, runs it on ONNX
+// TestParityFloat16Golden exports every golden case in float16, runs it on ONNX
 // Runtime's CPU provider and compares with the float32 PyTorch outputs. The
 // CPU provider runs operators that lack a float16 kernel in float32 between
 // casts, so this measures mainly the weights' rounding and the graph's
 // correctness (casts, types), not the GPU's float16 arithmetic: the device
 // script measures that (tgan bench --fp16 --compare-cpu).
-func TestFloat16Golden(t *testing.T) {
+func TestParityFloat16Golden(t *testing.T) {
 	env := openEnv(t, 0)
 	cases, err := os.ReadDir(goldenDir)
 	if err != nil {
@@ -125,7 +126,7 @@ func TestFloat16Golden(t *testing.T) {
 				if !equalShape(shape, int64(zShape[0]), 3, int64(cfg.ImageSize), int64(cfg.ImageSize)) {
 					t.Fatalf("G output shape %v", shape)
 				}
-				e := relErr(t, got, want)
+				e := testkit.RelErr(got, want)
 				t.Logf("G fp16 (fp32 ops %v) max rel err %.3g", keep, e)
 				if e > fp16GoldenTol {
 					t.Errorf("G fp16 (fp32 ops %v): max rel err %.3g > %.0g", keep, e, fp16GoldenTol)
@@ -145,7 +146,7 @@ func TestFloat16Golden(t *testing.T) {
 				img, imgShape := readNpy(t, dir, "images.npy")
 				wantD, _ := readNpy(t, dir, "d.npy")
 				gotD, _ := runFile(t, env, dm, "d16.onnx", img, int64s(imgShape))
-				e = relErr(t, gotD, wantD)
+				e = testkit.RelErr(gotD, wantD)
 				t.Logf("D fp16 (fp32 ops %v) max rel err %.3g", keep, e)
 				if e > fp16GoldenTol {
 					t.Errorf("D fp16 (fp32 ops %v): max rel err %.3g > %.0g", keep, e, fp16GoldenTol)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tgan-dev/tgan/internal/npy"
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
 )
 
 // goldenDir holds the cases made by testdata/ref/make_golden.py with an
@@ -18,9 +19,9 @@ var goldenDir = filepath.Join("..", "testdata", "golden")
 // goldenTol bounds max|got-want| / max|want|.
 const goldenTol = 1e-4
 
-// TestGolden imports each official checkpoint, exports G and D, runs them
+// TestParityGolden imports each official checkpoint, exports G and D, runs them
 // in ONNX Runtime at the golden batch and compares with PyTorch.
-func TestGolden(t *testing.T) {
+func TestParityGolden(t *testing.T) {
 	env := openEnv(t, 0)
 	cases, err := os.ReadDir(goldenDir)
 	if err != nil {
@@ -52,7 +53,7 @@ func TestGolden(t *testing.T) {
 			if !equalShape(shape, int64s(wantShape)...) {
 				t.Fatalf("G output shape %v, want %v", shape, wantShape)
 			}
-			e := relErr(t, got, want)
+			e := testkit.RelErr(got, want)
 			t.Logf("G max rel err %.3g", e)
 			if e > goldenTol {
 				t.Errorf("G: max rel err %.3g > %.0g", e, goldenTol)
@@ -67,7 +68,7 @@ func TestGolden(t *testing.T) {
 			img, imgShape := readNpy(t, dir, "images.npy")
 			want, _ = readNpy(t, dir, "d.npy")
 			got, _ = runFile(t, env, dm, "d.onnx", img, int64s(imgShape))
-			e = relErr(t, got, want)
+			e = testkit.RelErr(got, want)
 			t.Logf("D max rel err %.3g", e)
 			if e > goldenTol {
 				t.Errorf("D: max rel err %.3g > %.0g", e, goldenTol)

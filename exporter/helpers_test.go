@@ -6,18 +6,17 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
-// openEnv opens an ONNX Runtime environment or skips the test when the
-// library is not installed (scripts/setup.sh installs it; CI always runs it).
+// openEnv opens an ONNX Runtime environment; without the library the test
+// fails (skips with TGAN_TEST_NO_ORT=1: testkit.RequireORT).
 func openEnv(tb testing.TB, threads int) *runtime.Env {
 	tb.Helper()
-	if _, err := runtime.FindLibrary("", false); err != nil {
-		tb.Skipf("no ONNX Runtime library: %v", err)
-	}
+	testkit.RequireORT(tb, runtime.FindLibrary)
 	env, err := runtime.Open(runtime.Options{IntraOpThreads: threads})
 	if err != nil {
 		tb.Fatalf("runtime.Open: %v", err)
@@ -62,24 +61,6 @@ func randn(n int, seed int64) []float32 {
 		v[i] = float32(rng.NormFloat64())
 	}
 	return v
-}
-
-// relErr is max|got-want| / max|want|.
-func relErr(tb testing.TB, got, want []float32) float64 {
-	tb.Helper()
-	if len(got) != len(want) {
-		tb.Fatalf("got %d values, want %d", len(got), len(want))
-	}
-	var maxErr, maxRef float64
-	for i := range got {
-		d := math.Abs(float64(got[i] - want[i]))
-		if math.IsNaN(d) {
-			return math.Inf(1)
-		}
-		maxErr = math.Max(maxErr, d)
-		maxRef = math.Max(maxRef, math.Abs(float64(want[i])))
-	}
-	return maxErr / maxRef
 }
 
 func allFinite(v []float32) bool {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
 )
@@ -105,7 +106,7 @@ func parityZoo(t *testing.T, env *runtime.Env) {
 
 func checkGolden(t *testing.T, what string, got, want []float32) {
 	t.Helper()
-	e := relErr(t, got, want)
+	e := testkit.RelErr(got, want)
 	t.Logf("%s max rel err %.3g", what, e)
 	if e > goldenTol {
 		t.Errorf("%s: max rel err %.3g > %.0g", what, e, goldenTol)

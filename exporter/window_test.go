@@ -3,6 +3,7 @@ package exporter
 import (
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 )
@@ -94,7 +95,7 @@ func TestResampling(t *testing.T) {
 			got, _ := runFile(t, env, &onnx.Model{Graph: b.g}, "r.onnx", in, []int64{2, n, c})
 			for img := 0; img < 2; img++ {
 				want, _ := separable(in[img*int(n)*c:(img+1)*int(n)*c], side, c, f)
-				if e := relErr(t, got[img*len(want):(img+1)*len(want)], want); e > 1e-6 {
+				if e := testkit.RelErr(got[img*len(want):(img+1)*len(want)], want); e > 1e-6 {
 					t.Errorf("%s side %d image %d: max rel err %.3g > 1e-6", op, side, img, e)
 				}
 			}

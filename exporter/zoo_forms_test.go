@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 	"github.com/tgan-dev/tgan/runtime"
@@ -41,7 +42,7 @@ func TestZooFloat16(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := relErr(t, runBytes(t, env, half, net), want)
+			e := testkit.RelErr(runBytes(t, env, half, net), want)
 			t.Logf("%s: float16 vs float32 max rel err %.3g", label, e)
 			if e > 1e-2 {
 				t.Errorf("%s: float16 max rel err %.3g > 1e-2", label, e)
@@ -82,7 +83,7 @@ func TestZooInt8(t *testing.T) {
 			if gemms := countNodes(t, plain, "Gemm"); rep.Int8 != gemms || gemms == 0 || countNodes(t, data, "Gemm") != 0 {
 				t.Errorf("%s: %v; the CPU form has %d Gemms", label, rep, gemms)
 			}
-			e := relErr(t, runBytes(t, env, data, net), runBytes(t, env, std, net))
+			e := testkit.RelErr(runBytes(t, env, data, net), runBytes(t, env, std, net))
 			t.Logf("%s: %v; max rel err %.3g", label, rep, e)
 			if e > 0.05 {
 				t.Errorf("%s: int8 weights max rel err %.3g > 0.05", label, e)

@@ -6,20 +6,21 @@ import (
 	"time"
 
 	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
 // ZooFullEnv names the environment variable that turns on
-// TestZooFullStructure (a few seconds of CPU per network).
+// TestParityZooFullStructure (a few seconds of CPU per network).
 const ZooFullEnv = "TGAN_TEST_ZOO_FULL"
 
-// TestZooFullStructure exports the 256 presets at their official
+// TestParityZooFullStructure exports the 256 presets at their official
 // structure (bottom 8, hard-coded windows 8/16/32 then 16, 256x256 images,
 // three-scale D's at patch 2 and 4) with narrower widths (G 256, D 96: the
 // full widths hold 13-212 M parameters), runs G and D at batch 1 in the
 // standard and the fused CPU form and compares them (1e-4).
-func TestZooFullStructure(t *testing.T) {
+func TestParityZooFullStructure(t *testing.T) {
 	if os.Getenv(ZooFullEnv) == "" {
 		t.Skipf("%s not set", ZooFullEnv)
 	}
@@ -64,7 +65,7 @@ func TestZooFullStructure(t *testing.T) {
 			if rep.Attention != blocks || rep.Cross != cross {
 				t.Errorf("%s/%s: %v, want %d + %d cross", preset, net.name, rep, blocks, cross)
 			}
-			e := relErr(t, runBytes(t, env, data, net), want)
+			e := testkit.RelErr(runBytes(t, env, data, net), want)
 			t.Logf("%s/%s: standard %v; %v; max rel err %.3g", preset, net.name, took.Round(time.Millisecond), rep, e)
 			if e > 1e-4 {
 				t.Errorf("%s/%s: fused vs standard max rel err %.3g > 1e-4", preset, net.name, e)

@@ -5,17 +5,18 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
-// TestZooFusedMatchesStandard: the fused forms (CPU; CUDA with head sizes
+// TestParityZooFused: the fused forms (CPU; CUDA with head sizes
 // padded to a multiple of 8) of every zoo network rewrite one
 // MultiHeadAttention per block, window attention included (windows folded
 // into the batch), and one per Celeba256_gen cross-attention (queries from
 // the tokens, keys and values from the z embedding), and give the standard
 // file's outputs within 1e-4 relative on ONNX Runtime's CPU provider.
-func TestZooFusedMatchesStandard(t *testing.T) {
+func TestParityZooFused(t *testing.T) {
 	t.Setenv(runtime.FuseEnv, "off") // the standard file runs as it is
 	env := openEnv(t, 1)
 	for name, cfg := range zooConfigs(t) {
@@ -36,7 +37,7 @@ func TestZooFusedMatchesStandard(t *testing.T) {
 					t.Errorf("%s: %d + %d cross MultiHeadAttention, want %d + %d (one per block and cross-attention)",
 						label, rep.Attention, rep.Cross, blocks, cross)
 				}
-				e := relErr(t, runBytes(t, env, data, net), want)
+				e := testkit.RelErr(runBytes(t, env, data, net), want)
 				t.Logf("%s: %v; max rel err %.3g", label, rep, e)
 				if e > 1e-4 {
 					t.Errorf("%s: fused vs standard max rel err %.3g > 1e-4", label, e)

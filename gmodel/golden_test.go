@@ -2,7 +2,6 @@ package gmodel_test
 
 import (
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/npy"
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 )
 
@@ -44,22 +44,12 @@ func caseConfig(t testing.TB, dir string) (*model.Config, int, []int) {
 	return &cfg, c.Batch, c.MaskEpochs
 }
 
-// relErr is max|got-want| / max|want|.
-func relErr(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		num = math.Max(num, math.Abs(float64(got[i])-float64(want[i])))
-		den = math.Max(den, math.Abs(float64(want[i])))
-	}
-	return num / den
-}
-
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// TestGoldenMaskEpochs runs the v1 generators with the locality mask of
+// TestParityMaskEpochs runs the v1 generators with the locality mask of
 // several training epochs and compares with the PyTorch reference
 // (testdata/ref/make_golden.py), plus the unmasked and D outputs.
-func TestGoldenMaskEpochs(t *testing.T) {
+func TestParityMaskEpochs(t *testing.T) {
 	for _, name := range []string{"v1_small", "v1_celeba_small", "v1_stl_small", "final_small", "final_mid"} {
 		dir := filepath.Join("..", "testdata", "golden", name)
 		ck, _, err := pth.Import(filepath.Join(dir, "official.pth"), pth.Options{})
@@ -82,7 +72,7 @@ func TestGoldenMaskEpochs(t *testing.T) {
 			if e >= 0 {
 				file = "g_epoch" + itoa(e) + ".npy"
 			}
-			if rel := relErr(got, readNPY(t, filepath.Join(dir, file))); !(rel < 1e-5) {
+			if rel := testkit.RelErr(got, readNPY(t, filepath.Join(dir, file))); !(rel < 1e-5) {
 				t.Errorf("%s %s: max|err|/max|ref| = %.3g", name, file, rel)
 			}
 		}

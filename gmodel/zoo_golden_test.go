@@ -8,6 +8,7 @@ import (
 
 	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
 )
 
 // zooCase is the test part of a zoo golden's case.json.
@@ -84,7 +85,7 @@ func parityRun(t *testing.T, n *gmodel.Net, shapes [][]int, input, noise, want s
 	if len(got) != len(ref) {
 		t.Fatalf("%d outputs, reference has %d", len(got), len(ref))
 	}
-	rel := relErr(got, ref)
+	rel := testkit.RelErr(got, ref)
 	if !(rel < 1e-4) {
 		t.Errorf("%s: max|err|/max|ref| = %.3g, want < 1e-4", filepath.Base(want), rel)
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tgan-dev/tgan/internal/testkit"
 )
 
 func TestParseProvider(t *testing.T) {
@@ -186,9 +188,10 @@ const void *OrtGetApiBase(void) { return &base; }
 
 // TestLookupLibraryReal checks the real library's version and providers.
 func TestLookupLibraryReal(t *testing.T) {
+	testkit.RequireORT(t, FindLibrary)
 	lib, err := LookupLibrary("", false)
 	if err != nil {
-		t.Skipf("no ONNX Runtime library: %v", err)
+		t.Fatal(err)
 	}
 	if !strings.HasPrefix(lib.Version, "1.") || !slices.Contains(lib.Providers, "CPUExecutionProvider") ||
 		lib.Source == "" || !filepath.IsAbs(lib.Path) {
@@ -206,9 +209,10 @@ func TestLookupSystemLoader(t *testing.T) {
 		fmt.Printf("path=%s source=%s version=%s err=%v\n", lib.Path, lib.Source, lib.Version, err)
 		return
 	}
+	testkit.RequireORT(t, FindLibrary)
 	real, err := LookupLibrary("", false)
 	if err != nil {
-		t.Skipf("no ONNX Runtime library: %v", err)
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	libDir := filepath.Join(dir, "syslib")

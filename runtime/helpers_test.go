@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tgan-dev/tgan/internal/testkit"
 )
 
 // testdataDir holds the tiny models made by testdata/onnx/make_tiny.py.
@@ -13,13 +15,13 @@ var testdataDir = filepath.Join("..", "testdata", "onnx")
 
 func tinyPath(name string) string { return filepath.Join(testdataDir, name) }
 
-// openEnv opens an Env or skips the test when no ONNX Runtime library is
-// installed (scripts/setup.sh installs it; CI always runs it).
+// openEnv opens an Env; without an ONNX Runtime library the test fails
+// (skips with TGAN_TEST_NO_ORT=1: testkit.RequireORT).
 func openEnv(tb testing.TB, opts Options) *Env {
 	tb.Helper()
-	if _, err := FindLibrary(opts.LibraryPath, opts.Provider == CUDA || opts.Provider == Auto); err != nil {
-		tb.Skipf("no ONNX Runtime library: %v", err)
-	}
+	testkit.RequireORT(tb, func(string, bool) (string, error) {
+		return FindLibrary(opts.LibraryPath, opts.Provider == CUDA || opts.Provider == Auto)
+	})
 	env, err := Open(opts)
 	if err != nil {
 		tb.Fatalf("Open(%+v): %v", opts, err)

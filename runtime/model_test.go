@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-func TestRunTinyGenMatchesTorch(t *testing.T) {
+func TestParityTinyGenTorch(t *testing.T) {
 	env := openEnv(t, Options{})
 	m := openModel(t, env, "tiny_gen.onnx")
 	if m.Provider() != CPU || m.FallbackReason() != "" {

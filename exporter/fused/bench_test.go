@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -142,7 +143,7 @@ func benchVsTorch(b *testing.B, preset, dir string, batch int) {
 		}
 		if ref == nil {
 			ref = out
-		} else if e := relErr(out, ref); (e > 1e-3 && f.name != "int8") || e > 0.1 {
+		} else if e := testkit.RelErr(out, ref); (e > 1e-3 && f.name != "int8") || e > 0.1 {
 			b.Fatalf("%s differs from the torch export: rel err %.3g (not the same weights?)", f.name, e)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 	"github.com/tgan-dev/tgan/runtime"
@@ -79,9 +80,7 @@ func randomWeights(params []model.Param, seed int64) model.Weights {
 
 func openEnv(t *testing.T) *runtime.Env {
 	t.Helper()
-	if _, err := runtime.FindLibrary("", false); err != nil {
-		t.Skipf("no ONNX Runtime library: %v", err)
-	}
+	testkit.RequireORT(t, runtime.FindLibrary)
 	env, err := runtime.Open(runtime.Options{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -118,19 +117,6 @@ func randn(n int, seed int64) []float32 {
 	return v
 }
 
-// relErr is max|got-want| / max|want|.
-func relErr(got, want []float32) float64 {
-	var maxErr, maxRef float64
-	for i := range want {
-		maxErr = math.Max(maxErr, math.Abs(float64(got[i]-want[i])))
-		maxRef = math.Max(maxRef, math.Abs(float64(want[i])))
-	}
-	if len(got) != len(want) || math.IsNaN(maxErr) {
-		return math.Inf(1)
-	}
-	return maxErr / maxRef
-}
-
 // network is one exported network of a config with its input size.
 type network struct {
 	name  string
@@ -155,11 +141,11 @@ func networks(t *testing.T, cfg *model.Config) []network {
 	}
 }
 
-// TestFusedMatchesStandard: every fused form (CPU; CUDA, which pads head
+// TestParityFusedStandard: every fused form (CPU; CUDA, which pads head
 // sizes to a multiple of 8; each without SkipLayerNormalization too) gives
 // the standard export's outputs within 1e-4 relative, on ONNX Runtime's
 // CPU provider, for G and D of each config at batch 1 and 7.
-func TestFusedMatchesStandard(t *testing.T) {
+func TestParityFusedStandard(t *testing.T) {
 	t.Setenv(runtime.FuseEnv, "off") // the standard file runs as it is
 	env := openEnv(t)
 	forms := []fused.Options{
@@ -188,7 +174,7 @@ func TestFusedMatchesStandard(t *testing.T) {
 						t.Fatalf("%s: %v", label, err)
 					}
 					got, m := run(t, env, data, in, shape)
-					if e := relErr(got, want); e > 1e-4 {
+					if e := testkit.RelErr(got, want); e > 1e-4 {
 						t.Errorf("%s: rel err %.3g > 1e-4 (%v)", label, e, rep)
 					}
 					if v, _ := m.MetadataValue(fused.KeyFused); v != string(opts.Target) {
@@ -250,7 +236,7 @@ func TestRuntimeFusesTganFiles(t *testing.T) {
 	if _, ok := m.MetadataValue(runtime.KeyFused); ok {
 		t.Errorf("%s=off: session runs a fused form", runtime.FuseEnv)
 	}
-	if e := relErr(got, want); e > 1e-4 {
+	if e := testkit.RelErr(got, want); e > 1e-4 {
 		t.Errorf("fused vs standard: rel err %.3g", e)
 	}
 }
@@ -307,11 +293,11 @@ func TestMetadataKeys(t *testing.T) {
 	}
 }
 
-// TestFloat16Forms: the fused forms of a float16 export run on the CPU
+// TestParityFloat16Forms: the fused forms of a float16 export run on the CPU
 // provider (CPU: MultiHeadAttention in float32 between Casts; CUDA: in
 // float16, which ONNX Runtime's CPU provider runs too) and agree with the
 // standard float16 file within float16 rounding.
-func TestFloat16Forms(t *testing.T) {
+func TestParityFloat16Forms(t *testing.T) {
 	t.Setenv(runtime.FuseEnv, "off")
 	env := openEnv(t)
 	cfg := configs(t)["final"]
@@ -332,21 +318,21 @@ func TestFloat16Forms(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := run(t, env, data, in, shape)
-		if e := relErr(got, want); e > 1e-2 {
+		if e := testkit.RelErr(got, want); e > 1e-2 {
 			t.Errorf("fp16 %s form: rel err %.3g > 1e-2", target, e)
 		}
 	}
 }
 
-// FullEnv names the environment variable that makes TestFullPresets run
+// FullEnv names the environment variable that makes TestParityFullPresets run
 // (it needs minutes and several GB of memory).
 const FullEnv = "TGAN_FUSED_FULL"
 
-// TestFullPresets is TestFusedMatchesStandard on the full-size generators
+// TestParityFullPresets is TestParityFusedStandard on the full-size generators
 // s, xl and final-cifar with random weights (TGAN_FUSED_FULL=1):
 //
-//	TGAN_FUSED_FULL=1 go test -run FullPresets -v -timeout 30m ./exporter/fused/
-func TestFullPresets(t *testing.T) {
+//	TGAN_FUSED_FULL=1 go test -run ParityFullPresets -v -timeout 30m ./exporter/fused/
+func TestParityFullPresets(t *testing.T) {
 	if os.Getenv(FullEnv) == "" {
 		t.Skipf("%s not set", FullEnv)
 	}
@@ -384,7 +370,7 @@ func checkFull(t *testing.T, env *runtime.Env, label string, net network) {
 			}
 			got, m := run(t, env, data, in, shape)
 			m.Close()
-			e := relErr(got, want)
+			e := testkit.RelErr(got, want)
 			t.Logf("%s batch %d %v: rel err %.2g", label, batch, rep, e)
 			if e > 1e-4 {
 				t.Errorf("%s batch %d %s: rel err %.3g > 1e-4", label, batch, target, e)
@@ -427,7 +413,7 @@ func TestInt8Weights(t *testing.T) {
 			shape := append([]int64{3}, net.input...)
 			want, _ := run(t, env, std, in, shape)
 			got, m := run(t, env, data, in, shape)
-			e := relErr(got, want)
+			e := testkit.RelErr(got, want)
 			if e > 0.05 {
 				t.Errorf("%s: int8 weights rel err %.3g > 0.05", label, e)
 			}

@@ -3,21 +3,22 @@
 package engine_test
 
 import (
-	"math"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/internal/engine"
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
+	"github.com/tgan-dev/tgan/runtime"
 )
 
-// TestGorgoniaMatchesONNXRuntime runs every golden architecture through both
+// TestParityGorgoniaONNXRuntime runs every golden architecture through both
 // backends, the Gorgonia forward on the checkpoint and ONNX Runtime (CPU) on
 // its export, at batch 1 and 7, G and D: max|a-b|/max|b| <= 1e-4.
-func TestGorgoniaMatchesONNXRuntime(t *testing.T) {
+func TestParityGorgoniaONNXRuntime(t *testing.T) {
+	testkit.RequireORT(t, runtime.FindLibrary)
 	for _, name := range []string{"v1_small", "v1_celeba_small", "v1_stl_small", "final_small", "final_mid"} {
 		t.Run(name, func(t *testing.T) {
 			ck, _, err := pth.Import(filepath.Join("..", "..", "testdata", "golden", name, "official.pth"), pth.Options{})
@@ -43,9 +44,6 @@ func TestGorgoniaMatchesONNXRuntime(t *testing.T) {
 				}
 				ort, err := engine.Open(filepath.Join(dir, file), n, engine.Options{})
 				if err != nil {
-					if _, statErr := os.Stat(filepath.Join("..", "..", ".ort")); statErr != nil {
-						t.Skipf("ONNX Runtime not installed (scripts/setup.sh): %v", err)
-					}
 					t.Fatal(err)
 				}
 				for _, batch := range []int{1, 7} {
@@ -58,7 +56,7 @@ func TestGorgoniaMatchesONNXRuntime(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if rel := relErr(a, b); !(rel <= 1e-4) {
+					if rel := testkit.RelErr(a, b); !(rel <= 1e-4) {
 						t.Errorf("%s batch %d: gorgonia vs onnxruntime max rel err %.3g", n, batch, rel)
 					}
 				}
@@ -75,13 +73,4 @@ func randomInput(n int, seed int64) []float32 {
 		x[i] = float32(rng.Float64()*2 - 1)
 	}
 	return x
-}
-
-func relErr(a, b []float32) float64 {
-	var num, den float64
-	for i := range b {
-		num = math.Max(num, math.Abs(float64(a[i])-float64(b[i])))
-		den = math.Max(den, math.Abs(float64(b[i])))
-	}
-	return num / den
 }

@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -9,6 +8,7 @@ import (
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/internal/engine"
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -18,6 +18,7 @@ import (
 // latents give the same images in any batch, another seed other images,
 // and the draws are runtime.DrawNoise's.
 func TestONNXGeneratorNoise(t *testing.T) {
+	testkit.RequireORT(t, runtime.FindLibrary)
 	ck, _, err := pth.Import(filepath.Join("..", "..", "testdata", "golden", "celeba256_small", "official.pth"), pth.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -30,9 +31,6 @@ func TestONNXGeneratorNoise(t *testing.T) {
 	open := func(seed int64) engine.Model {
 		m, err := engine.Open(path, engine.Generator, engine.Options{NoiseSeed: seed})
 		if err != nil {
-			if _, statErr := os.Stat(filepath.Join("..", "..", ".ort")); statErr != nil {
-				t.Skipf("ONNX Runtime not installed (scripts/setup.sh): %v", err)
-			}
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { m.Close() })
@@ -47,13 +45,13 @@ func TestONNXGeneratorNoise(t *testing.T) {
 	}
 	again, _ := m.Run(z, 3)
 	alone, _ := m.Run(z[per:2*per], 1)
-	if !slices.Equal(a, again) || relErr(alone, a[out:2*out]) > 1e-5 {
+	if !slices.Equal(a, again) || testkit.RelErr(alone, a[out:2*out]) > 1e-5 {
 		t.Errorf("same latents, same seed: images differ (rerun %v, alone vs in a batch of 3: rel err %.3g)",
-			slices.Equal(a, again), relErr(alone, a[out:2*out]))
+			slices.Equal(a, again), testkit.RelErr(alone, a[out:2*out]))
 	}
 	other, _ := open(6).Run(z, 3)
-	if relErr(other, a) < 1e-3 {
-		t.Errorf("noise seeds 5 and 6 give the same images (rel err %.3g): is the noise fed?", relErr(other, a))
+	if testkit.RelErr(other, a) < 1e-3 {
+		t.Errorf("noise seeds 5 and 6 give the same images (rel err %.3g): is the noise fed?", testkit.RelErr(other, a))
 	}
 
 	env, err := runtime.Open(runtime.Options{})
@@ -78,6 +76,6 @@ func TestONNXGeneratorNoise(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(explicit, a) {
-		t.Errorf("engine images differ from RunNoise with runtime.DrawNoise(seed 5) (rel err %.3g)", relErr(explicit, a))
+		t.Errorf("engine images differ from RunNoise with runtime.DrawNoise(seed 5) (rel err %.3g)", testkit.RelErr(explicit, a))
 	}
 }

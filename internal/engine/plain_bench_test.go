@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/plainbench"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -21,9 +22,7 @@ import (
 // $TGAN_BENCH_PRESETS (default "tiny,s,final-cifar") and
 // $TGAN_BENCH_BATCHES (default "1,32") choose the cases.
 func BenchmarkEngineVsPlainSession(b *testing.B) {
-	if _, err := runtime.FindLibrary("", false); err != nil {
-		b.Skipf("no ONNX Runtime library: %v", err)
-	}
+	testkit.RequireORT(b, runtime.FindLibrary)
 	plainbench.Cases(b, "tiny,s,final-cifar", "1,32", func(b *testing.B, _, path string, batch int) {
 		benchEngineVsPlain(b, path, batch)
 	})

@@ -1,21 +1,23 @@
 package engine_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/internal/engine"
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
+	"github.com/tgan-dev/tgan/runtime"
 )
 
-// TestCheckpointGeneratorNoise: a checkpoint generator with attention
+// TestParityCheckpointGeneratorNoise: a checkpoint generator with attention
 // noise (the church256_small golden) draws it as its export does, from the
 // noise seed and each latent: an image does not depend on its batch
 // mates, another seed changes it, and the export run by ONNX Runtime gives
 // the same images for the same latents and seed.
-func TestCheckpointGeneratorNoise(t *testing.T) {
+func TestParityCheckpointGeneratorNoise(t *testing.T) {
+	testkit.RequireORT(t, runtime.FindLibrary)
 	ck, _, err := pth.Import(filepath.Join("..", "..", "testdata", "golden", "church256_small", "official.pth"), pth.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +40,7 @@ func TestCheckpointGeneratorNoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := relErr(alone, a[out:2*out]); e > 1e-5 {
+	if e := testkit.RelErr(alone, a[out:2*out]); e > 1e-5 {
 		t.Errorf("an image alone and in a batch of 3 differ: rel err %.3g", e)
 	}
 	// 17 images of 64x64 run as passes of 16 and 1 (gorgoniaMaxBatch).
@@ -51,14 +53,14 @@ func TestCheckpointGeneratorNoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 17*out || relErr(last, all[16*out:]) > 1e-5 {
-		t.Errorf("batch 17: %d values, last image vs alone rel err %.3g", len(all), relErr(last, all[16*out:]))
+	if len(all) != 17*out || testkit.RelErr(last, all[16*out:]) > 1e-5 {
+		t.Errorf("batch 17: %d values, last image vs alone rel err %.3g", len(all), testkit.RelErr(last, all[16*out:]))
 	}
 	other, err := open(6).Run(z, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := relErr(other, a); e < 1e-3 {
+	if e := testkit.RelErr(other, a); e < 1e-3 {
 		t.Errorf("noise seeds 5 and 6 give the same images (rel err %.3g): is the noise fed?", e)
 	}
 
@@ -68,9 +70,6 @@ func TestCheckpointGeneratorNoise(t *testing.T) {
 	}
 	om, err := engine.Open(filepath.Join(dir, exporter.GeneratorFile), engine.Generator, engine.Options{NoiseSeed: 5})
 	if err != nil {
-		if _, statErr := os.Stat(filepath.Join("..", "..", ".ort")); statErr != nil {
-			t.Skipf("ONNX Runtime not installed (scripts/setup.sh): %v", err)
-		}
 		t.Fatal(err)
 	}
 	defer om.Close()
@@ -78,7 +77,7 @@ func TestCheckpointGeneratorNoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := relErr(b, a); e > 1e-5 {
+	if e := testkit.RelErr(b, a); e > 1e-5 {
 		t.Errorf("checkpoint and export differ for the same latents and noise seed: rel err %.3g", e)
 	}
 }

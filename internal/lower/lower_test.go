@@ -3,62 +3,32 @@ package lower
 import (
 	"fmt"
 	"maps"
-	"math"
 	"math/rand"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tgan-dev/tgan/gmodel"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
 	G "gorgonia.org/gorgonia"
 )
 
-// microConfig is a small v1 (or final) pair with every op kind of the
-// paper-size models: a mask, pixel shuffle, several stages; for final the
-// relative-position bias, two-scale D and attention noise.
+// microConfig is testkit's micro v1 or final pair: every op kind of the
+// paper-size models (a mask, pixel shuffle, several stages; for final the
+// relative-position bias, two-scale D and attention noise).
 func microConfig(tb testing.TB, final bool) *model.Config {
-	tb.Helper()
-	cfg, err := model.Preset("tiny")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg.LatentDim, cfg.GDim, cfg.BottomWidth, cfg.GDepths = 8, 64, 2, []int{1, 1, 1}
-	cfg.ImageSize = 8
-	cfg.DDim, cfg.DDepth, cfg.DPatch = 16, 1, 2
-	cfg.MaskSchedule = []model.MaskStep{{UntilEpoch: 1, Window: 4}}
 	if final {
-		cfg.Version, cfg.GRelPos, cfg.MaskSchedule = model.Final, true, nil
-		cfg.DKind, cfg.DRelPos = model.DScale2, true
+		return testkit.MicroFinalConfig(tb)
 	}
-	if err := cfg.Validate(); err != nil {
-		tb.Fatal(err)
-	}
-	return cfg
-}
-
-func skipWithoutORT(tb testing.TB) {
-	tb.Helper()
-	if _, err := runtime.FindLibrary("", false); err != nil {
-		tb.Skipf("no ONNX Runtime library: %v", err)
-	}
+	return testkit.MicroConfig(tb)
 }
 
 func randFill(rng *rand.Rand, x []float32, scale float64) {
 	for i := range x {
 		x[i] = float32(scale * rng.NormFloat64())
 	}
-}
-
-// relErr is max|got-want| / max|want|.
-func relErr(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		num = math.Max(num, math.Abs(float64(got[i])-float64(want[i])))
-		den = math.Max(den, math.Abs(float64(want[i])))
-	}
-	return num / math.Max(den, 1e-30)
 }
 
 // compare runs graph's tape machine and the lowered ONNX model of the same
@@ -91,14 +61,14 @@ func compare(t *testing.T, graph *G.ExprGraph, outs map[string]*G.Node, tol floa
 	}
 	for i, n := range nodes {
 		want := NodeData(n)
-		if e := relErr(got[i], want); e > tol || len(got[i]) != len(want) {
+		if e := testkit.RelErr(got[i], want); e > tol || len(got[i]) != len(want) {
 			t.Errorf("%s: max rel err %.2g (limit %g), %d values, want %d", names[i], e, tol, len(got[i]), len(want))
 		}
 	}
 }
 
-func TestGeneratorForward(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityGeneratorForward(t *testing.T) {
+	testkit.RequireORT(t, runtime.FindLibrary)
 	for _, final := range []bool{false, true} {
 		cfg := microConfig(t, final)
 		rng := rand.New(rand.NewSource(1))
@@ -112,12 +82,12 @@ func TestGeneratorForward(t *testing.T) {
 	}
 }
 
-// TestDiscriminatorDoubleBackward lowers D's logits, the gradients of
+// TestParityDiscriminatorDoubleBackward lowers D's logits, the gradients of
 // mean(logits) with respect to every weight and the input, and the
 // gradient of the squared input-gradient norm with respect to the weights
 // (the WGAN-GP double backward), and compares them with the tape machine.
-func TestDiscriminatorDoubleBackward(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityDiscriminatorDoubleBackward(t *testing.T) {
+	testkit.RequireORT(t, runtime.FindLibrary)
 	for _, final := range []bool{false, true} {
 		cfg := microConfig(t, final)
 		rng := rand.New(rand.NewSource(2))
@@ -166,10 +136,10 @@ func TestDiscriminatorDoubleBackward(t *testing.T) {
 	}
 }
 
-// TestDiscriminatorInputGradient compares the first-order gradients of
+// TestParityDiscriminatorInputGradient compares the first-order gradients of
 // sum(logits) with respect to the weights and the input (the G step's D).
-func TestDiscriminatorInputGradient(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityDiscriminatorInputGradient(t *testing.T) {
+	testkit.RequireORT(t, runtime.FindLibrary)
 	for _, final := range []bool{false, true} {
 		cfg := microConfig(t, final)
 		rng := rand.New(rand.NewSource(3))

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/gmodel"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runtime"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -48,10 +50,10 @@ func perturbed(ps []model.Param, rng *rand.Rand, scale float64) model.Weights {
 	return w
 }
 
-// TestZooGeneratorForward lowers the zoo generators with their attention
+// TestParityZooGeneratorForward lowers the zoo generators with their attention
 // noise inputs and compares with the tape machine.
-func TestZooGeneratorForward(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityZooGeneratorForward(t *testing.T) {
+	testkit.RequireORT(t, runtime.FindLibrary)
 	for _, family := range []string{"celeba256", "church256", "stl"} {
 		cfg := zooConfig(t, family)
 		rng := rand.New(rand.NewSource(1))
@@ -65,10 +67,10 @@ func TestZooGeneratorForward(t *testing.T) {
 	}
 }
 
-// TestZooDiscriminatorDoubleBackward is TestDiscriminatorDoubleBackward
+// TestParityZooDiscriminatorDoubleBackward is TestParityDiscriminatorDoubleBackward
 // for the three-scale discriminators and the PixelNorm scale2 D.
-func TestZooDiscriminatorDoubleBackward(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityZooDiscriminatorDoubleBackward(t *testing.T) {
+	testkit.RequireORT(t, runtime.FindLibrary)
 	for _, family := range []string{"celeba256", "church256", "stl"} {
 		cfg := zooConfig(t, family)
 		rng := rand.New(rand.NewSource(2))

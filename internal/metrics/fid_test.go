@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"math"
 	"os"
 	"path/filepath"
@@ -50,11 +51,9 @@ func loadFIDGolden(tb testing.TB) []fidCase {
 	return cases
 }
 
-func relErr(got, want float64) float64 { return math.Abs(got-want) / math.Abs(want) }
-
-// TestFIDMatchesScipy checks FrechetDistance against pytorch-fid's
+// TestParityFIDScipy checks FrechetDistance against pytorch-fid's
 // scipy-sqrtm value to 1e-5 relative, including 2048-d statistics.
-func TestFIDMatchesScipy(t *testing.T) {
+func TestParityFIDScipy(t *testing.T) {
 	for _, c := range loadFIDGolden(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			if c.D > 256 && testing.Short() {
@@ -70,11 +69,11 @@ func TestFIDMatchesScipy(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("fid %.12g (scipy %.12g, rel %.2g); tr %.12g (scipy %.12g, rel %.2g)",
-				fid, c.FID, relErr(fid, c.FID), tr, c.TrCovmean, relErr(tr, c.TrCovmean))
-			if e := relErr(tr, c.TrCovmean); e > 1e-5 {
+				fid, c.FID, testkit.ScalarRelErr(fid, c.FID), tr, c.TrCovmean, testkit.ScalarRelErr(tr, c.TrCovmean))
+			if e := testkit.ScalarRelErr(tr, c.TrCovmean); e > 1e-5 {
 				t.Errorf("Tr sqrtm(S1 S2) = %.12g, scipy %.12g: relative error %.2g > 1e-5", tr, c.TrCovmean, e)
 			}
-			if e := relErr(fid, c.FID); e > 1e-5 {
+			if e := testkit.ScalarRelErr(fid, c.FID); e > 1e-5 {
 				t.Errorf("FID = %.12g, scipy %.12g: relative error %.2g > 1e-5", fid, c.FID, e)
 			}
 		})
@@ -93,7 +92,7 @@ func TestFIDProperties(t *testing.T) {
 	}
 	ab, _ := FrechetDistance(a, b)
 	ba, _ := FrechetDistance(b, a)
-	if relErr(ab, ba) > 1e-10 {
+	if testkit.ScalarRelErr(ab, ba) > 1e-10 {
 		t.Errorf("FID(a, b) = %.15g, FID(b, a) = %.15g", ab, ba)
 	}
 	if _, err := FrechetDistance(a, synthStats(16, 20, 1, 0)); err == nil {
@@ -130,7 +129,7 @@ func TestTTURFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := relErr(fid, want.FID); e > 1e-9 {
+	if e := testkit.ScalarRelErr(fid, want.FID); e > 1e-9 {
 		t.Errorf("FID of the TTUR files = %.12g, want %.12g (rel %.2g)", fid, want.FID, e)
 	}
 	// The formula in Go rebuilds the same statistics.

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"math"
 	"os"
 	"path/filepath"
@@ -43,9 +44,9 @@ func loadExpected(t *testing.T) (expected, map[string]json.RawMessage) {
 
 const pool = 8 // the tiny network's feature dimension
 
-// TestMetricsOnGoldenFeatures feeds torch's features to Compute, FID, KID
+// TestParityMetricsGoldenFeatures feeds torch's features to Compute, FID, KID
 // and IS: with the same inputs, the results match numpy/scipy to rounding.
-func TestMetricsOnGoldenFeatures(t *testing.T) {
+func TestParityMetricsGoldenFeatures(t *testing.T) {
 	e, all := loadExpected(t)
 	gen, err := Compute(e.GenPool, e.NGen, pool)
 	if err != nil {
@@ -70,7 +71,7 @@ func TestMetricsOnGoldenFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if relErr(fid, e.FID) > 1e-9 {
+	if testkit.ScalarRelErr(fid, e.FID) > 1e-9 {
 		t.Errorf("FID %.12g, scipy %.12g", fid, e.FID)
 	}
 	for _, key := range []string{"kid_default", "kid_small"} {
@@ -89,7 +90,7 @@ func TestMetricsOnGoldenFeatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if relErr(mean, k.Mean) > 1e-9 || relErr(std, k.Std) > 1e-7 {
+		if testkit.ScalarRelErr(mean, k.Mean) > 1e-9 || testkit.ScalarRelErr(std, k.Std) > 1e-7 {
 			t.Errorf("%s: KID %.12g (std %.8g), numpy %.12g (std %.8g)", key, mean, std, k.Mean, k.Std)
 		}
 	}
@@ -100,7 +101,7 @@ func TestMetricsOnGoldenFeatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if relErr(mean, want.Mean) > 1e-9 || relErr(std, want.Std) > 1e-7 {
+		if testkit.ScalarRelErr(mean, want.Mean) > 1e-9 || testkit.ScalarRelErr(std, want.Std) > 1e-7 {
 			t.Errorf("%s: IS %.12g (std %.8g), numpy %.12g (std %.8g)", key, mean, std, want.Mean, want.Std)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -29,9 +30,7 @@ func tinyNetwork(t *testing.T) *Network {
 
 func openNetwork(t *testing.T, path string, o NetworkOptions) *Network {
 	t.Helper()
-	if _, err := runtime.FindLibrary("", false); err != nil {
-		t.Skipf("no ONNX Runtime library: %v", err)
-	}
+	testkit.RequireORT(t, runtime.FindLibrary)
 	env, err := runtime.Open(runtime.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -49,13 +49,13 @@ func loadPRDCCases(t *testing.T) []prdcCase {
 	return f.Cases
 }
 
-// TestPRDCMatchesReference: on the reference's fixed features (continuous,
+// TestParityPRDCReference: on the reference's fixed features (continuous,
 // integer with exact ties and duplicates, k up to one less than the smaller
 // set, disjoint sets), the four metrics equal numpy's to 1e-6 and the real
 // radii to 1e-9, with the default tiles and with tiles small enough that
 // every distance matrix spans many; k at least a set's size is an error
 // naming that set.
-func TestPRDCMatchesReference(t *testing.T) {
+func TestParityPRDCReference(t *testing.T) {
 	defer func(t int) { tileRows = t }(tileRows)
 	for _, c := range loadPRDCCases(t) {
 		tiles := []int{1024}
