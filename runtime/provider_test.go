@@ -3,6 +3,8 @@ package runtime
 import (
 	"strings"
 	"testing"
+
+	"github.com/tgan-dev/tgan/internal/testkit"
 )
 
 // These tests use the library a user asking for CUDA gets (.ort/cuda when
@@ -32,10 +34,7 @@ func TestCUDAProviderFailsLoudlyOrRuns(t *testing.T) {
 // The CPU library from scripts/setup.sh has no CUDA provider libraries next
 // to it: asking it for CUDA must fail, naming CUDA.
 func TestCUDAProviderWithCPULibrary(t *testing.T) {
-	lib, err := FindLibrary("", false)
-	if err != nil {
-		t.Skipf("no ONNX Runtime library: %v", err)
-	}
+	lib := testkit.RequireORT(t, FindLibrary)
 	env := openEnv(t, Options{Provider: CUDA, LibraryPath: lib})
 	m, err := env.OpenModel(tinyPath("tiny_gen.onnx"))
 	if err == nil {
