@@ -16,17 +16,39 @@ func BuildDiscriminator(cfg *model.Config, w model.Weights, batch int) (*Net, er
 		return nil, err
 	}
 	b := newBuilder(cfg, w, batch)
-	n := b.net
-	n.Input = b.input("image", batch, 3, cfg.ImageSize, cfg.ImageSize)
+	b.net.Input = b.input("image", batch, 3, cfg.ImageSize, cfg.ImageSize)
+	return b.discriminator(b.net.Input)
+}
+
+// BuildDiscriminatorOn builds D into graph g on the existing node img
+// [batch, 3, S, S] (for example DiffAugment of G's output: the G step is
+// then one graph), naming every node it creates prefix+name. The net's
+// Input is img.
+func BuildDiscriminatorOn(g *G.ExprGraph, img *G.Node, prefix string, cfg *model.Config, w model.Weights) (*Net, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := img.Shape()
+	if len(s) != 4 || s[1] != 3 || s[2] != cfg.ImageSize || s[3] != cfg.ImageSize {
+		return nil, fmt.Errorf("build discriminator: input shape %v, want [B 3 %d %d]", s, cfg.ImageSize, cfg.ImageSize)
+	}
+	b := newBuilder(cfg, w, s[0])
+	b.net.Graph, b.prefix, b.net.Input = g, prefix, img
+	return b.discriminator(img)
+}
+
+// discriminator builds D's body, norm and head on b's input node.
+func (b *builder) discriminator(img *G.Node) (*Net, error) {
+	cfg, n, batch := b.net.Config, b.net, b.net.Batch
 	var x *G.Node
 	var tokens int
 	switch cfg.DKind {
 	case model.DViT:
-		x, tokens = b.vitTrunk(n.Input)
+		x, tokens = b.vitTrunk(img)
 	case model.DCeleba256, model.DScale3:
-		x, tokens = b.scale3Trunk(n.Input)
+		x, tokens = b.scale3Trunk(img)
 	default:
-		x, tokens = b.scale2Trunk(n.Input)
+		x, tokens = b.scale2Trunk(img)
 	}
 	if cfg.DNorm == model.PixelNorm {
 		x = pixelNorm(x)

@@ -36,6 +36,10 @@ type builder struct {
 	// (generators); otherwise [B*N, C] per attention (the final D).
 	tokenNoise bool
 	memory     *G.Node // Celeba256_gen: the z embedding [B*M, C] cross-attended to
+	// prefix starts the name of every node the builder creates: two nets
+	// built into one graph (the G step's G and D) keep apart their
+	// parameters of equal official names.
+	prefix string
 }
 
 func newBuilder(cfg *model.Config, w model.Weights, batch int) *builder {
@@ -62,7 +66,7 @@ func (b *builder) param(name string, shape ...int) *G.Node {
 		shape = []int{1} // scalars (noise strengths) as 1-element tensors
 	}
 	v := newDense(t.F32, shape...)
-	n := G.NewTensor(b.net.Graph, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v))
+	n := G.NewTensor(b.net.Graph, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(b.prefix+name), G.WithValue(v))
 	b.net.Params[name] = n
 	return n
 }
@@ -70,7 +74,7 @@ func (b *builder) param(name string, shape ...int) *G.Node {
 // input creates a named, zero-filled input node.
 func (b *builder) input(name string, shape ...int) *G.Node {
 	v := newDense(make([]float32, tensor.Shape(shape).TotalSize()), shape...)
-	return G.NewTensor(b.net.Graph, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(v))
+	return G.NewTensor(b.net.Graph, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(b.prefix+name), G.WithValue(v))
 }
 
 func (b *builder) fail(err error) {

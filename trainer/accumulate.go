@@ -5,7 +5,6 @@ import (
 	"math/rand"
 	"strings"
 
-	"github.com/tgan-dev/tgan/internal/lower"
 	"github.com/tgan-dev/tgan/model"
 )
 
@@ -17,14 +16,15 @@ import (
 // step's backward (g_loss/g_accumulated_times per G micro-batch, through
 // D) leaves ∂g_loss/∂θ_D in them, and the next D step adds it before its
 // clip. tgan's executors hand every gradient back to Go, so both sums live
-// in Go: Trainer.accD is D's .grad between two D steps (micro-batches and
+// in Go (the G step graph, which inlines D, outputs D's parameter
+// gradients of the G loss beside G's: gradNet.leakGrads): Trainer.accD is D's .grad between two D steps (micro-batches and
 // leak, in the order the official loop adds them), and checkpoints store
 // it, so a run saved mid-accumulation resumes exactly.
 
 // accPrefix names the stored partial D gradient sums in checkpoints.
 const accPrefix = "acc.dis."
 
-// leakPrefix names the lowered G step's outputs of D's parameter gradients.
+// leakPrefix names the G step's outputs of D's parameter gradients.
 const leakPrefix = "dgrad/"
 
 // accumulate adds scale*src into *dst, allocating it (and missing entries)
@@ -42,50 +42,6 @@ func randOr(z []float32, off, n int, rng *rand.Rand) []float32 {
 		return z[off : off+n]
 	}
 	return randn(rng, n)
-}
-
-// leakGrads returns D's parameter gradients of the last G micro-batch's
-// loss: from the G step's D graph on the tape machine, from the lowered G
-// step (which inlines D) on ONNX Runtime. Valid until the next G
-// micro-batch runs.
-func (t *Trainer) leakGrads() map[string][]float32 {
-	src := t.dGen.exec
-	if t.ort != nil {
-		src = t.gTrain.exec
-	}
-	out := make(map[string][]float32, len(t.dGen.names))
-	for i, name := range t.dGen.names {
-		out[name] = src.value(t.dGen.grads[i])
-	}
-	return out
-}
-
-// lowerLeak declares D's parameter gradients (when the G step's D graph
-// has them: GradLeak) as outputs of the lowered G step. They are the
-// same nodes the tape machine computes, lowered in the model that inlines
-// D, so the leak needs nothing new from internal/lower.
-func lowerLeak(l *lower.Lowerer, dg *gradNet) error {
-	for i, g := range dg.grads {
-		v, err := l.Lower(g)
-		if err != nil {
-			return fmt.Errorf("leak gradient of %s: %w", dg.names[i], err)
-		}
-		l.OutputValue(v, leakPrefix+dg.names[i], g.Shape())
-	}
-	return nil
-}
-
-// indexLeak maps dg's parameter gradient nodes to the lowered outputs.
-func (e *ortExecutor) indexLeak(l *lower.Lowerer, dg *gradNet) {
-	pos := map[string]int{}
-	for i, name := range l.Outputs() {
-		pos[name] = i
-	}
-	for i, g := range dg.grads {
-		if p, ok := pos[leakPrefix+dg.names[i]]; ok {
-			e.index[g] = p
-		}
-	}
 }
 
 // saveAcc stores the partial D gradient sum (if any) in a checkpoint's

@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand"
@@ -12,9 +13,7 @@ import (
 	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/augment"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/lower"
 	"github.com/tgan-dev/tgan/model"
-	"github.com/tgan-dev/tgan/runtime"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -437,8 +436,8 @@ func TestAccumulateResumeExact(t *testing.T) {
 
 // TestAccumulateDriftGroups: wgangp-eps's drift per group of real logits
 // is 1e-3 * mean over groups of (group mean)^2 (an independent float64
-// sum here), its seeds are that loss's derivatives (central differences),
-// the lowered ONNX loss and seeds equal the Go ones, and group 0 or the
+// sum here), the graph's gradient is that loss's derivative (central
+// differences), ONNX Runtime computes the same graph, and group 0 or the
 // whole batch is the square of the batch mean.
 func TestAccumulateDriftGroups(t *testing.T) {
 	const b = 8
@@ -447,7 +446,8 @@ func TestAccumulateDriftGroups(t *testing.T) {
 	for i := range x {
 		x[i] = 3*x[i] + 1
 	}
-	want := func(r, f []float64, g int) float64 {
+	want := func(v []float64, g int) float64 {
+		r, f := v[:b], v[b:]
 		l := 0.0
 		for i := range r {
 			l += (f[i] - r[i]) / b
@@ -461,61 +461,22 @@ func TestAccumulateDriftGroups(t *testing.T) {
 		}
 		return l
 	}
-	f64 := func(v []float32) []float64 {
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
+	losses := map[int]float64{}
+	for _, g := range []int{0, 1, 2, 4, b} {
+		wg := g
+		if g == 0 {
+			wg = b
 		}
-		return out
+		loss := checkLossGraph(t, fmt.Sprintf("group %d", g), x, func(v []float64) float64 { return want(v, wg) },
+			func(n *G.Node) (*G.Node, error) {
+				lt, err := dLossGraph(LossWGANGPEps, g, n)
+				return lt.loss, err
+			})
+		losses[g] = loss
 	}
-	for _, g := range []int{1, 2, 4} {
-		l, dr, df := dLoss(LossWGANGPEps, g, x[:b], x[b:])
-		if e := relDiff(l, want(f64(x[:b]), f64(x[b:]), g)); e > 1e-12 {
-			t.Errorf("group %d: loss relative error %.2g", g, e)
-		}
-		for i := 0; i < b; i++ {
-			r := f64(x[:b])
-			const h = 1e-4
-			r[i] += h
-			up := want(r, f64(x[b:]), g)
-			r[i] -= 2 * h
-			fd := (up - want(r, f64(x[b:]), g)) / (2 * h)
-			if math.Abs(float64(dr[i])-fd) > 1e-7 || df[i] != 1.0/b {
-				t.Errorf("group %d: seed of real %d %g, central difference %g (fake seed %g)", g, i, dr[i], fd, df[i])
-			}
-		}
-	}
-	whole, _, _ := dLoss(LossWGANGPEps, 0, x[:b], x[b:])
-	same, _, _ := dLoss(LossWGANGPEps, b, x[:b], x[b:])
-	if grouped, _, _ := dLoss(LossWGANGPEps, 2, x[:b], x[b:]); whole != same || math.Abs(grouped-whole) < 1e-4 {
+	if whole, same, grouped := losses[0], losses[b], losses[2]; whole != same || math.Abs(grouped-whole) < 1e-4 {
 		t.Errorf("whole-batch drift %v, group = batch %v, groups of 2 %v: want the first two equal, the third apart", whole, same, grouped)
 	}
-	t.Run("onnx", func(t *testing.T) {
-		skipWithoutORT(t)
-		for _, g := range []int{0, 2, 4} {
-			l := lower.New("drift")
-			in := l.AddExtra("logits", []int{2 * b, 1}, func() []float32 { return x })
-			loss, seed := dLossONNX(l, LossWGANGPEps, g, in, b)
-			l.OutputValue(loss, "loss", nil)
-			l.OutputValue(seed, "seed", []int{2 * b, 1})
-			s, err := lower.Open(l, runtime.CPU, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			outs, err := s.Run()
-			if err != nil {
-				t.Fatal(err)
-			}
-			wl, dr, df := dLoss(LossWGANGPEps, g, x[:b], x[b:])
-			if e := relDiff(float64(outs[0][0]), wl); e > 1e-6 {
-				t.Errorf("group %d: ONNX loss %v, Go %v", g, outs[0][0], wl)
-			}
-			if e := tensorErr(outs[1], append(dr, df...)); e > 1e-6 {
-				t.Errorf("group %d: ONNX seeds relative error %.2g", g, e)
-			}
-			s.Close()
-		}
-	})
 }
 
 // TestAccumulateORTMatchesTape: four iterations with D micro-batches of 4
@@ -689,30 +650,30 @@ func TestAccumulateLoweredLeakHasCUDAKernels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	graphs, err := tr.lowerAll(&ortState{gSlot: &augSlot{}, seeds: map[*extLoss]string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range graphs {
-		if _, err := g.l.Model(); err != nil {
+	for _, r := range tr.runners() {
+		l, _, err := tr.lowerGraph(r.name, r.g)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, pair := range strings.Fields(g.l.G.OpCounts()) {
+		if _, err := l.Model(); err != nil {
+			t.Fatal(err)
+		}
+		for _, pair := range strings.Fields(l.G.OpCounts()) {
 			if op := pair[:strings.LastIndex(pair, ":")]; !cuda[op] {
-				t.Errorf("%s graph: %s has no float32 CUDA kernel in the table", g.name, op)
+				t.Errorf("%s graph: %s has no float32 CUDA kernel in the table", r.name, op)
 			}
 		}
-		if g.name != "g_step" {
+		if r.name != "g_step" {
 			continue
 		}
 		n := 0
-		for _, out := range g.l.Outputs() {
+		for _, out := range l.Outputs() {
 			if strings.HasPrefix(out, leakPrefix) {
 				n++
 			}
 		}
-		if n != len(tr.dTrain.names) || n != len(g.exec.index)-len(tr.gTrain.grads)-1 {
-			t.Errorf("g_step graph: %d leak outputs for D's %d parameters (%d indexed outputs)", n, len(tr.dTrain.names), len(g.exec.index))
+		if n != len(tr.dTrain.names) || n != len(tr.gTrain.leak) {
+			t.Errorf("g_step graph: %d leak outputs for D's %d parameters (%d leak nodes)", n, len(tr.dTrain.names), len(tr.gTrain.leak))
 		}
 	}
 }

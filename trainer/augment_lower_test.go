@@ -11,14 +11,15 @@ import (
 	"github.com/tgan-dev/tgan/runtime"
 )
 
-// TestLoweredAugmentMatchesGo runs the ONNX lowering of DiffAugment (the
-// ONNX Runtime executor's twin of internal/augment) on ONNX Runtime and
-// compares Apply, ApplyLinear and ApplyTranspose with the Go operations,
-// for the same draws, over the zoo's policies: every operation, including
-// erase and filter, drawn and not drawn.
+// TestLoweredAugmentMatchesGo runs the ONNX lowering of the DiffAugment op
+// (augOp) on ONNX Runtime and compares Apply, ApplyLinear and
+// ApplyTranspose with internal/augment, for the same draws, over the zoo's
+// policies: every operation, including erase and filter, drawn and not
+// drawn, with one set of draws for the batch or two (the D step's real and
+// fake halves).
 func TestLoweredAugmentMatchesGo(t *testing.T) {
 	skipWithoutORT(t)
-	const b, S = 3, 24
+	const b, S = 4, 24
 	policies := []string{
 		"translation,cutout,color",
 		"translation,stl_erase_ratio,color",
@@ -37,17 +38,26 @@ func TestLoweredAugmentMatchesGo(t *testing.T) {
 		sess := openAugGraph(t, p, slot, b, S, x, g)
 		erased := 0
 		for trial := 0; trial < 10; trial++ {
-			slot.p = augment.Sample(p, b, 3, S, S, rng)
-			for _, s := range slot.p.Steps {
-				if s.Operation() == augment.OpEraseRatio || s.Operation() == augment.OpSTLEraseRatio {
-					erased++
+			// Two chunks as in the D step (real, fake): samples [0, 2)
+			// and [2, 4) of the batch from separate draws.
+			p1, p2 := augment.Sample(p, 2, 3, S, S, rng), augment.Sample(p, 2, 3, S, S, rng)
+			chunks := []*augment.Params{p1, p2}
+			if trial%2 == 0 {
+				chunks = []*augment.Params{augment.Sample(p, b, 3, S, S, rng)}
+			}
+			slot.set(chunks...)
+			for _, c := range chunks {
+				for _, s := range c.Steps {
+					if s.Operation() == augment.OpEraseRatio || s.Operation() == augment.OpSTLEraseRatio {
+						erased++
+					}
 				}
 			}
 			outs, err := sess.Run()
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, want := range [][]float32{augment.Apply(slot.p, x), augment.ApplyLinear(slot.p, x), augment.ApplyTranspose(slot.p, g)} {
+			for i, want := range [][]float32{goAugment(chunks, augment.Apply, x), goAugment(chunks, augment.ApplyLinear, x), goAugment(chunks, augment.ApplyTranspose, g)} {
 				if e := tensorErr(outs[i], want); e > 1e-5 {
 					t.Errorf("%s trial %d: %s differs from Go by %.3g (relative)", pol, trial, []string{"apply", "linear", "transpose"}[i], e)
 				}
@@ -60,19 +70,29 @@ func TestLoweredAugmentMatchesGo(t *testing.T) {
 	}
 }
 
+// goAugment applies f chunk by chunk (equal consecutive parts of x).
+func goAugment(chunks []*augment.Params, f func(*augment.Params, []float32) []float32, x []float32) []float32 {
+	var out []float32
+	n := len(x) / len(chunks)
+	for i, p := range chunks {
+		out = append(out, f(p, x[i*n:(i+1)*n])...)
+	}
+	return out
+}
+
 // openAugGraph lowers the three directions of slot's augmentation on the
 // fixed inputs x (apply, linear) and g (transpose) into one session.
 func openAugGraph(t *testing.T, p augment.Policy, slot *augSlot, b, S int, x, g []float32) *lower.Session {
 	t.Helper()
-	tr := &Trainer{Config: &model.Config{ImageSize: S}, Opts: Options{GenBatch: b, DisBatch: b}, policy: p}
-	lw := &lowering{t: tr, st: &ortState{gSlot: slot}, augIn: map[*augSlot]augInputs{}}
+	tr := &Trainer{Config: &model.Config{ImageSize: S}, policy: p}
+	lw := &lowering{t: tr, augIn: map[*augSlot]augInputs{}}
 	l := lower.New("augment")
 	shape := []int{b, 3, S, S}
 	xin := l.AddExtra("x", shape, func() []float32 { return x })
 	gin := l.AddExtra("g", shape, func() []float32 { return g })
-	l.OutputValue(lw.augment(l, xin, slot, augApply), "apply", shape)
-	l.OutputValue(lw.augment(l, xin, slot, augLinear), "linear", shape)
-	l.OutputValue(lw.augment(l, gin, slot, augTransposed), "transpose", shape)
+	l.OutputValue(lw.augment(l, xin, slot, augApply, b), "apply", shape)
+	l.OutputValue(lw.augment(l, xin, slot, augLinear, b), "linear", shape)
+	l.OutputValue(lw.augment(l, gin, slot, augTransposed, b), "transpose", shape)
 	sess, err := lower.Open(l, runtime.CPU, "")
 	if err != nil {
 		t.Fatal(err)

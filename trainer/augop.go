@@ -12,47 +12,55 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// augSlot holds the DiffAugment parameters that an augmentation op uses on
-// its next run; the trainer swaps them before each run.
-type augSlot struct{ p *augment.Params }
+// augSlot holds the DiffAugment parameters that a graph's augmentation ops
+// apply on its next run: one Params per consecutive, equal chunk of the
+// batch (the D step augments its real and its fake half with separate
+// draws). The trainer fills it before each run; the tape machine reads it
+// in augOp.Do, ONNX Runtime through the inputs the lowering declares
+// (executor_lower.go), so both executors see the same draws.
+type augSlot struct{ chunks []*augment.Params }
+
+// set replaces the slot's parameters.
+func (s *augSlot) set(chunks ...*augment.Params) { s.chunks = chunks }
 
 var augOpCount atomic.Int64
 
-// augOp is the linear part of DiffAugment with fixed parameters as a graph
-// op, in either direction: transpose=true maps a gradient with respect to
-// the augmented batch [B, C, H, W] to one with respect to the original batch,
-// flattened per sample [B, C*H*W] (augment.ApplyTranspose); transpose=false
-// is its adjoint, [B, C*H*W] -> [B, C, H, W] (augment.ApplyLinear). Each is
-// the other's derivative, so the op is differentiable to any order.
+// Modes of augOp.
+const (
+	augApply      = iota // augment.Apply: the augmentation, brightness included
+	augLinear            // augment.ApplyLinear: without the additive brightness
+	augTransposed        // augment.ApplyTranspose: the vector-Jacobian product
+)
+
+// augOp is DiffAugment with the slot's parameters as a graph op on a
+// [B, C, H, W] batch. With the parameters fixed the augmentation is affine,
+// so its derivative is the transposed map, whose derivative is the linear
+// part again: the op is differentiable to any order (the penalty's double
+// backward needs the second).
 type augOp struct {
-	slot      *augSlot
-	transpose bool
-	in, out   tensor.Shape
-	id        string
+	slot  *augSlot
+	mode  int
+	shape tensor.Shape
+	id    string
 }
 
-func newAugOp(slot *augSlot, transpose bool, in, out tensor.Shape, id string) *augOp {
-	return &augOp{slot: slot, transpose: transpose, in: in.Clone(), out: out.Clone(), id: id}
-}
-
-// augTranspose applies ApplyTranspose of slot's parameters to g [B,C,H,W].
-func augTranspose(slot *augSlot, g *G.Node) *G.Node {
-	s := g.Shape()
-	id := fmt.Sprintf("tganAugT#%d", augOpCount.Add(1))
-	op := newAugOp(slot, true, s, tensor.Shape{s[0], s[1] * s[2] * s[3]}, id)
-	return G.Must(G.ApplyOp(op, g))
+// augmentNode applies DiffAugment of slot's parameters to x [B, C, H, W].
+func augmentNode(slot *augSlot, x *G.Node) *G.Node {
+	op := &augOp{slot: slot, mode: augApply, shape: x.Shape().Clone(), id: fmt.Sprintf("tganAug#%d", augOpCount.Add(1))}
+	return G.Must(G.ApplyOp(op, x))
 }
 
 func (o *augOp) Arity() int { return 1 }
 func (o *augOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
-	return hm.NewFnType(G.TensorType{Dims: len(o.in), Of: a}, G.TensorType{Dims: len(o.out), Of: a})
+	t := G.TensorType{Dims: len(o.shape), Of: a}
+	return hm.NewFnType(t, t)
 }
-func (o *augOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.out.Clone(), nil }
+func (o *augOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
 func (o *augOp) ReturnsPtr() bool                               { return false }
 func (o *augOp) CallsExtern() bool                              { return false }
 func (o *augOp) OverwritesInput() int                           { return -1 }
-func (o *augOp) String() string                                 { return fmt.Sprintf("%s(%v)", o.id, o.transpose) }
+func (o *augOp) String() string                                 { return fmt.Sprintf("%s(%d)", o.id, o.mode) }
 func (o *augOp) WriteHash(h hash.Hash)                          { fmt.Fprint(h, o.String()) }
 func (o *augOp) Hashcode() uint32 {
 	h := fnv.New32a()
@@ -62,22 +70,39 @@ func (o *augOp) Hashcode() uint32 {
 
 func (o *augOp) Do(vals ...G.Value) (G.Value, error) {
 	x := denseData(vals[0])
-	var y []float32
-	switch {
-	case o.slot.p == nil:
-		y = append([]float32(nil), x...)
-	case o.transpose:
-		y = augment.ApplyTranspose(o.slot.p, x)
-	default:
-		y = augment.ApplyLinear(o.slot.p, x)
+	y := make([]float32, len(x))
+	n := len(o.slot.chunks)
+	if n == 0 || len(x)%n != 0 {
+		if n != 0 {
+			return nil, fmt.Errorf("%s: %d values in %d chunks", o.id, len(x), n)
+		}
+		copy(y, x)
 	}
-	return tensor.New(tensor.WithShape(o.out.Clone()...), tensor.WithBacking(y)), nil
+	for i, p := range o.slot.chunks {
+		lo, hi := i*len(x)/n, (i+1)*len(x)/n
+		var out []float32
+		switch {
+		case p == nil:
+			out = x[lo:hi]
+		case o.mode == augApply:
+			out = augment.Apply(p, x[lo:hi])
+		case o.mode == augLinear:
+			out = augment.ApplyLinear(p, x[lo:hi])
+		default:
+			out = augment.ApplyTranspose(p, x[lo:hi])
+		}
+		copy(y[lo:hi], out)
+	}
+	return tensor.New(tensor.WithShape(o.shape.Clone()...), tensor.WithBacking(y)), nil
 }
 
 func (o *augOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *augOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	back := newAugOp(o.slot, !o.transpose, o.out, o.in, o.id)
+	back := &augOp{slot: o.slot, mode: augTransposed, shape: o.shape, id: o.id}
+	if o.mode == augTransposed {
+		back.mode = augLinear
+	}
 	n, err := G.ApplyOp(back, grad)
 	return G.Nodes{n}, err
 }

@@ -8,28 +8,25 @@
 // checkpoints (atomic, the last few kept, plus a "latest" pointer), sample
 // grids from a fixed z, metrics.jsonl, a loss chart and the effective config.
 //
-// The networks are separate Gorgonia graphs that share the weight tensors:
-// a D graph whose cost is sum(logits * seed) (the loss derivative with
-// respect to the logits is computed in Go and fed as the seed), a D graph
-// for the WGAN-GP penalty (double backprop: the penalty is a function of
-// dD/dx, differentiated again with respect to D's weights), a G graph seeded
-// with the gradient that reaches G's output through D and DiffAugment, and
-// forward-only G graphs for fakes and samples. DiffAugment runs in Go on
-// every D input; its exact transpose carries gradients back to G and, as a
-// custom graph op, into the penalty.
+// Each step is one Gorgonia graph (nets.go), the same for both executors:
+// the D step (real and fake batch through DiffAugment and D, the D loss),
+// the WGAN-GP penalty (double backprop through D and DiffAugment's
+// transpose), the G step (z through G, DiffAugment and D in one graph, the
+// G loss; with the leak, D's parameter gradients of it too) and forward-only
+// G graphs for fakes and samples. The losses are ordinary graph arithmetic
+// (loss.go); DiffAugment is one graph op (augop.go) whose parameters are
+// drawn in Go before each run and read by the op on the tape machine and
+// by the lowered graph's inputs on ONNX Runtime (executor_lower.go).
 //
 // What executes the graphs is an executor (executor.go): Gorgonia's tape
 // machine (the package default and the reference), or, after
 // UseExecutor("ort", ...) (tgan train's default where ONNX Runtime is found),
 // the same graphs lowered to ONNX by internal/lower and run by ONNX Runtime
-// on CPU or CUDA (executor_ort.go). The lowering covers the D step, the
-// penalty's double backward (DiffAugment's sampled parameters become graph
-// inputs), the G step with D, DiffAugment and the G loss inlined into one
-// model, and G's forward pass; weights, batches, z, masks and attention noise
-// are read from the graphs' input nodes at each run, so the random streams
-// and the Go-side recipe (Adam, clipping, EMA) are unchanged. ONNX Runtime
-// plans buffers by liveness, which is where its memory saving comes from.
-// The MT-CT graph stays on the tape machine.
+// on CPU or CUDA (executor_ort.go). Weights, batches, z, masks, noise and
+// augmentation draws are read from the graphs' input nodes at each run, so
+// the random streams and the Go-side update (Adam, clipping, EMA) are the
+// same on both. ONNX Runtime plans buffers by liveness, which is where its
+// memory saving comes from.
 //
 // Options.SRWeight > 0 adds the v1 paper's multi-task co-training (never in
 // the official code; tgan's design is described in sr.go): one more G graph

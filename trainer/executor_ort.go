@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,32 +15,28 @@ const (
 	ExecutorORT      = "ort"      // the same graphs lowered to ONNX, run by ONNX Runtime
 )
 
-// ortState holds the ONNX Runtime sessions that replace the tape machines.
-// The D step, the penalty and the G step (G, DiffAugment and D inlined in
-// one model) each become one session; G's forward pass for the fakes is a
-// fourth. The MT-CT path (srNet) stays on the tape machine.
+// ortState is the ONNX Runtime executor kind: every graph of the trainer
+// (D step, penalty, G step, MT-CT, G forward, sampler) lowered to ONNX by
+// internal/lower and run as one session each.
 type ortState struct {
 	provider runtime.Provider
 	libPath  string
 	fallback string // why Auto runs on CPU
-	gFwd     *lower.Session
-	sampler  *lower.Session      // the sample grids' generator, opened on first use
-	gSlot    *augSlot            // the G step's augmentation, drawn before the run
-	seeds    map[*extLoss]string // gradient seeds of the lowered loss ops
 	sessions []*lower.Session
 }
 
 // UseExecutor selects what runs the training graphs: ExecutorGorgonia
 // (the default) or ExecutorORT on provider (cpu, cuda, or auto: CUDA, else
 // CPU with the reason returned). CUDA never falls back. The executor is not
-// part of the run's state: a run may be resumed on another.
+// part of the run's state: a run may be resumed on another. On an error
+// the trainer is left on the tape machine.
 func (t *Trainer) UseExecutor(name string, provider runtime.Provider, libPath string) (fallback string, err error) {
 	switch name {
 	case "", ExecutorGorgonia:
 		if provider != "" && provider != runtime.CPU {
 			return "", fmt.Errorf("executor gorgonia runs on the CPU only; use --executor ort for provider %s", provider)
 		}
-		return "", t.closeORT()
+		return "", t.useTape()
 	case ExecutorORT:
 	default:
 		return "", fmt.Errorf("unknown executor %q (want %s or %s)", name, ExecutorGorgonia, ExecutorORT)
@@ -83,207 +78,74 @@ func (t *Trainer) ExecutorIOTime() time.Duration {
 	return d
 }
 
-// Close releases the ONNX Runtime sessions, if any.
-func (t *Trainer) Close() error { return t.closeORT() }
+// Close releases the executors' resources (ONNX Runtime sessions).
+func (t *Trainer) Close() error { return t.useTape() }
 
-func (t *Trainer) closeORT() error {
-	if t.ort == nil {
-		return nil
-	}
-	var errs []error
-	for _, s := range t.ort.sessions {
-		errs = append(errs, s.Close())
-	}
+// useTape puts every graph on the tape machine.
+func (t *Trainer) useTape() error {
+	st := t.ort
 	t.ort = nil
-	for _, gn := range []*gradNet{t.dTrain, t.gTrain, t.pen.grad()} {
-		if gn != nil {
-			if _, ok := gn.exec.(*ortExecutor); ok {
-				gn.exec = newTapeExecutor(gn.net.Graph)
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (p *penaltyNet) grad() *gradNet {
-	if p == nil {
+	if st == nil {
 		return nil
 	}
-	return p.gradNet
-}
-
-// loweredGraph is one training graph lowered to ONNX, with the executor
-// (and the net it replaces) waiting for its session.
-type loweredGraph struct {
-	name string
-	l    *lower.Lowerer
-	gn   *gradNet // nil for the G forward graph
-	exec *ortExecutor
-}
-
-// lowerAll lowers the D step, the G step (with D inlined), the penalty and
-// G's forward pass for st.
-func (t *Trainer) lowerAll(st *ortState) ([]loweredGraph, error) {
-	nets := []struct {
-		name string
-		gn   *gradNet
-	}{{"d_step", t.dTrain}, {"g_step", t.gTrain}}
-	if t.pen != nil {
-		nets = append(nets, struct {
-			name string
-			gn   *gradNet
-		}{"penalty", t.pen.gradNet})
-	}
-	var out []loweredGraph
-	for _, n := range nets {
-		e := &ortExecutor{index: map[*G.Node]int{}}
-		lw := &lowering{t: t, st: st, exec: e, augIn: map[*augSlot]augInputs{}}
-		l := lower.New(n.name)
-		l.Ext = lw.ext
-		if err := lowerGradNet(l, n.gn); err != nil {
-			return nil, fmt.Errorf("lower the %s graph: %w", n.name, err)
+	err := t.reopen()
+	for _, s := range st.sessions {
+		if cerr := s.Close(); err == nil {
+			err = cerr
 		}
-		e.indexOutputs(l, n.gn)
-		if n.gn == t.gTrain {
-			e.indexLeak(l, t.dGen) // GradLeak: D's gradients of the G loss
-		}
-		out = append(out, loweredGraph{name: n.name, l: l, gn: n.gn, exec: e})
 	}
-	l := lower.New("g_forward")
-	if err := l.Output(t.gFwd.Output, "image"); err != nil {
-		return nil, fmt.Errorf("lower the G forward graph: %w", err)
-	}
-	return append(out, loweredGraph{name: "g_forward", l: l}), nil
+	return err
 }
 
-// useORT lowers every training graph and opens its session; on an error
-// the trainer is left on the tape machine.
+// useORT opens an ONNX Runtime session for every graph; on an error the
+// trainer is left on the tape machine.
 func (t *Trainer) useORT(provider runtime.Provider, libPath string) error {
-	if err := t.closeORT(); err != nil {
+	if err := t.useTape(); err != nil {
 		return err
 	}
-	st := &ortState{provider: provider, libPath: libPath, gSlot: &augSlot{}, seeds: map[*extLoss]string{}}
-	graphs, err := t.lowerAll(st)
-	if err != nil {
+	t.ort = &ortState{provider: provider, libPath: libPath}
+	if err := t.reopen(); err != nil {
+		_ = t.useTape()
 		return err
-	}
-	for _, g := range graphs {
-		s, err := lower.Open(g.l, provider, libPath)
-		if err != nil {
-			for _, s := range st.sessions {
-				s.Close()
-			}
-			return fmt.Errorf("%s graph: %w", g.name, err)
-		}
-		st.sessions = append(st.sessions, s)
-		if g.gn == nil {
-			st.gFwd = s
-		} else {
-			g.exec.sess = s
-		}
-	}
-	for _, g := range graphs {
-		if g.gn != nil {
-			g.gn.exec.close()
-			g.gn.exec = g.exec
-		}
-	}
-	t.ort = st
-	return nil
-}
-
-// lowerGradNet declares a net's outputs: the cost, the parameter gradients
-// and (when compiled with it) the input gradient.
-func lowerGradNet(l *lower.Lowerer, gn *gradNet) error {
-	if err := l.Output(gn.cost, "cost"); err != nil {
-		return err
-	}
-	for i, g := range gn.grads {
-		if err := l.Output(g, "grad/"+gn.names[i]); err != nil {
-			return err
-		}
-	}
-	if gn.inGrad != nil {
-		return l.Output(gn.inGrad, "input_grad")
 	}
 	return nil
 }
 
-// fakes is G's forward pass on z (the D step's fakes), with G's attention
-// noise drawn first. ONNX Runtime reads the noise inputs' values as it
-// reads z's.
-func (t *Trainer) fakes(z []float32) ([]float32, error) {
-	t.drawNoise("g/fake", t.gFwd)
-	if t.ort == nil {
-		return t.gFwd.Forward(z)
-	}
-	in := denseData(t.gFwd.Input.Value())
-	if len(z) != len(in) {
-		return nil, fmt.Errorf("z has %d values, G takes %d", len(z), len(in))
-	}
-	copy(in, z)
-	outs, err := t.ort.gFwd.Run()
+// open lowers g and opens its session.
+func (st *ortState) open(t *Trainer, name string, g graphRunner) (executor, error) {
+	l, index, err := t.lowerGraph(name, g)
 	if err != nil {
-		return nil, fmt.Errorf("G forward: %w", err)
+		return nil, err
 	}
-	return outs[0], nil
-}
-
-// sample runs the sampling generator (AvgGen, inference build) on z, through
-// ONNX Runtime when it runs the training graphs.
-func (t *Trainer) sample(z []float32) ([]float32, error) {
-	if t.ort == nil {
-		return t.sampler.Forward(z)
-	}
-	if t.ort.sampler == nil {
-		l := lower.New("sampler")
-		if err := l.Output(t.sampler.Output, "image"); err != nil {
-			return nil, fmt.Errorf("lower the sampling generator: %w", err)
-		}
-		s, err := lower.Open(l, t.ort.provider, t.ort.libPath)
-		if err != nil {
-			return nil, fmt.Errorf("sampling generator: %w", err)
-		}
-		t.ort.sessions = append(t.ort.sessions, s)
-		t.ort.sampler = s
-	}
-	copy(denseData(t.sampler.Input.Value()), z)
-	outs, err := t.ort.sampler.Run()
+	s, err := lower.OpenWith(l, t.ortSessionOptions(st.provider), st.libPath)
 	if err != nil {
-		return nil, fmt.Errorf("sampling generator: %w", err)
+		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
-	return outs[0], nil
+	st.sessions = append(st.sessions, s)
+	return &ortExecutor{sess: s, index: index}, nil
 }
 
-// beforeGTrain makes, before the lowered G step runs, the random draws that
-// the tape machine makes inside throughD (same source, same order).
-func (t *Trainer) beforeGTrain() {
-	if t.ort != nil {
-		t.ort.gSlot.p = t.gStepRandoms(t.Config.ImageSize)
+// lowerGraph lowers g's outputs (and everything they depend on) to ONNX;
+// index maps each output node to its position among the outputs.
+func (t *Trainer) lowerGraph(name string, g graphRunner) (*lower.Lowerer, map[*G.Node]int, error) {
+	l := lower.New(name)
+	l.Ext = (&lowering{t: t, augIn: map[*augSlot]augInputs{}}).ext
+	index := map[*G.Node]int{}
+	for _, o := range g.outputs() {
+		if err := l.Output(o.node, o.name); err != nil {
+			return nil, nil, fmt.Errorf("lower the %s graph: %s: %w", name, o.name, err)
+		}
+		index[o.node] = len(l.Outputs()) - 1
 	}
+	return l, index, nil
 }
 
-// ortExecutor runs one lowered graph. after holds the Go loss functions
-// that record statistics (t.dl, t.gl) from the logits the graph outputs.
+// ortExecutor runs one lowered graph; the outputs of the last run are
+// ONNX Runtime's output buffers, valid until the next.
 type ortExecutor struct {
 	sess  *lower.Session
 	index map[*G.Node]int
 	outs  [][]float32
-	after []func(outs [][]float32) error
-}
-
-func (e *ortExecutor) indexOutputs(l *lower.Lowerer, gn *gradNet) {
-	pos := map[string]int{}
-	for i, name := range l.Outputs() {
-		pos[name] = i
-	}
-	e.index[gn.cost] = pos["cost"]
-	for i, g := range gn.grads {
-		e.index[g] = pos["grad/"+gn.names[i]]
-	}
-	if gn.inGrad != nil {
-		e.index[gn.inGrad] = pos["input_grad"]
-	}
 }
 
 func (e *ortExecutor) run() error {
@@ -292,11 +154,6 @@ func (e *ortExecutor) run() error {
 		return err
 	}
 	e.outs = outs
-	for _, f := range e.after {
-		if err := f(outs); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -308,4 +165,4 @@ func (e *ortExecutor) value(n *G.Node) []float32 {
 	return e.outs[i]
 }
 
-func (e *ortExecutor) close() error { return nil } // sessions are closed by closeORT
+func (e *ortExecutor) close() error { return nil } // sessions are closed with the ortState

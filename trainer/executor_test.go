@@ -298,19 +298,19 @@ func TestLoweredOpsHaveCUDAKernels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			graphs, err := tr.lowerAll(&ortState{gSlot: &augSlot{}, seeds: map[*extLoss]string{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, g := range graphs {
-				if _, err := g.l.Model(); err != nil {
+			for _, r := range tr.runners() {
+				l, _, err := tr.lowerGraph(r.name, r.g)
+				if err != nil {
 					t.Fatal(err)
 				}
-				for _, pair := range strings.Fields(g.l.G.OpCounts()) {
+				if _, err := l.Model(); err != nil {
+					t.Fatal(err)
+				}
+				for _, pair := range strings.Fields(l.G.OpCounts()) {
 					op := pair[:strings.LastIndex(pair, ":")]
 					used[op] = true
 					if !cuda[op] {
-						t.Errorf("%s %s graph (loss %s): %s has no float32 CUDA kernel in the table", cfg(t).Version, g.name, loss, op)
+						t.Errorf("%s %s graph (loss %s): %s has no float32 CUDA kernel in the table", cfg(t).Version, r.name, loss, op)
 					}
 				}
 			}
@@ -355,8 +355,8 @@ func TestORTAutoProvider(t *testing.T) {
 	}
 }
 
-// TestORTExecutorWithSR: with MT-CT on, the G step runs on ONNX Runtime and
-// the SR graph on the tape machine; one iteration matches the tape alone.
+// TestORTExecutorWithSR: with MT-CT on, every graph (the SR task's too)
+// runs on ONNX Runtime; one iteration matches the tape.
 func TestORTExecutorWithSR(t *testing.T) {
 	skipWithoutORT(t)
 	var st [2]Stats

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/augment"
 	"github.com/tgan-dev/tgan/internal/fdcheck"
 	"github.com/tgan-dev/tgan/model"
@@ -38,30 +37,26 @@ func checkPenalty(t *testing.T, cfg *model.Config) {
 			tt.F32[i] += float32(0.2 * rng.NormFloat64())
 		}
 	}
-	d, err := gmodel.BuildDiscriminator(cfg, w, batch)
+	pen, err := buildPenalty(cfg, Options{DisBatch: batch, Phi: 1}, w, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pen, err := buildPenalty(d, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pen.exec = newTapeExecutor(pen.graph())
 	S := cfg.ImageSize
 	policy, _ := augment.ParsePolicy("translation,cutout,color")
 	policy.CutoutProb = 1
-	p := augment.Sample(policy, batch, 3, S, S, rng)
-	pen.slot.p = p
+	pen.slot.set(augment.Sample(policy, batch, 3, S, S, rng))
 	x := make([]float32, batch*3*S*S)
 	for i := range x {
 		x[i] = float32(rng.Float64()*2 - 1)
 	}
-	pen.setInput(augment.Apply(p, x))
-	d.SetNoise(rng)
+	pen.setInput(x)
+	pen.net.SetNoise(rng)
 	run := func() float64 {
 		if err := pen.run(); err != nil {
 			t.Fatal(err)
 		}
-		return float64(denseData(pen.cost.Value())[0])
+		return pen.costValue()
 	}
 	base := run()
 	sym := pen.paramGrads()

@@ -7,6 +7,7 @@ import (
 	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/model"
+	G "gorgonia.org/gorgonia"
 )
 
 // Multi-task co-training (MT-CT) of the v1 paper, an option (Options.SRWeight
@@ -52,6 +53,7 @@ func (t *Trainer) initSR() error {
 	}
 	cfg, o := t.Config, t.Opts
 	params := gmodel.SRParams(cfg)
+	var err error
 	t.SR = model.InitWeights(params, rand.New(rand.NewSource(mix(o.Seed, -5))))
 	w := make(model.Weights, len(t.Gen)+len(t.SR))
 	for k, v := range t.Gen { // shared tensors: G's updates reach the SR graph
@@ -60,11 +62,7 @@ func (t *Trainer) initSR() error {
 	for k, v := range t.SR {
 		w[k] = v
 	}
-	net, err := gmodel.BuildSRGenerator(cfg, w, o.DisBatch)
-	if err != nil {
-		return err
-	}
-	if t.srNet, err = compile(net, applyLoss(net.Output, "tganSRLoss", t.srLossOp), true, false); err != nil {
+	if t.srNet, err = buildSR(cfg, o, w); err != nil {
 		return fmt.Errorf("SR graph: %w", err)
 	}
 	names := make([]string, len(params))
@@ -75,24 +73,22 @@ func (t *Trainer) initSR() error {
 	return nil
 }
 
-// srLossOp is SRWeight * MSE(x, target) on G's SR output x; it records the
-// unweighted MSE.
-func (t *Trainer) srLossOp(x []float32) (float64, []float32, error) {
-	y := t.srTarget
-	if len(y) != len(x) {
-		return 0, nil, fmt.Errorf("SR loss: %d outputs, %d targets", len(x), len(y))
+// buildSR is the MT-CT graph: the low-resolution batch through G's SR
+// path, cost SRWeight * MSE to the real batch (an input node), the
+// unweighted MSE as a statistic.
+func buildSR(cfg *model.Config, o Options, w model.Weights) (*gradNet, error) {
+	net, err := gmodel.BuildSRGenerator(cfg, w, o.DisBatch)
+	if err != nil {
+		return nil, err
 	}
-	n := float64(len(x))
-	lam := t.Opts.SRWeight
-	g := make([]float32, len(x))
-	s := 0.0
-	for i, v := range x {
-		d := float64(v) - float64(y[i])
-		s += d * d
-		g[i] = float32(2 * lam * d / n)
-	}
-	t.srl = s / n
-	return lam * t.srl, g, nil
+	S := cfg.ImageSize
+	gn := &gradNet{name: "sr", net: net, input: net.Input}
+	srTarget := imageInput(net.Graph, "sr_target", o.DisBatch, S)
+	mse := mseGraph(net.Output, srTarget)
+	gn.target = srTarget
+	gn.cost = G.Must(G.Mul(mse, G.NewConstant(float32(o.SRWeight))))
+	gn.stats = map[string]*G.Node{statMSE: mse}
+	return gn, gn.compile(false)
 }
 
 // srStep runs the SR task on the real batch at the given mask epoch and
@@ -104,15 +100,13 @@ func (t *Trainer) srStep(real []float32, epoch int) (float64, map[string][]float
 	if err != nil {
 		return 0, nil, err
 	}
-	t.srTarget = real
+	copy(denseData(t.srNet.target.Value()), real)
 	t.srNet.setInput(low)
 	t.srNet.net.SetEpoch(epoch)
-	err = t.srNet.run()
-	t.srTarget = nil
-	if err != nil {
+	if err := t.srNet.run(); err != nil {
 		return 0, nil, fmt.Errorf("SR task: %w", err)
 	}
-	return t.srl, t.srNet.paramGrads(), nil
+	return t.srNet.stat(statMSE), t.srNet.paramGrads(), nil
 }
 
 // addSRGrads adds the SR gradients into the G step's: G's tensors into

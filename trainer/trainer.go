@@ -37,16 +37,13 @@ type Trainer struct {
 
 	policy  augment.Policy
 	real    []float32
-	gFwd    *gmodel.Net // G, batch DisBatch, forward only (fakes for D)
-	gTrain  *gradNet    // G, batch GenBatch, cost = G loss through Aug and D
-	dTrain  *gradNet    // D, batch 2*DisBatch: real then fake
-	dGen    *gradNet    // D, batch GenBatch: gradient wrt its input (and weights: GradLeak)
-	pen     *penaltyNet // D, batch DisBatch: WGAN-GP (nil without GP)
-	sampler *gmodel.Net // AvgGen, batch Samples (built on first use)
-	rng     *rand.Rand  // the current iteration's random source
-	dl      dStats      // filled by the D loss op
-	gl      float64     // filled by the G loss op
-	ort     *ortState   // ONNX Runtime executors (nil: the tape machine)
+	gFwd    *fwdNet    // G, batch DisBatch, forward only (fakes for D)
+	gTrain  *gradNet   // G, DiffAugment and D, batch GenBatch: the G step
+	dTrain  *gradNet   // DiffAugment and D, batch 2*DisBatch (real then fake): the D step
+	pen     *gradNet   // DiffAugment and D, batch DisBatch: WGAN-GP (nil without GP)
+	sampler *fwdNet    // AvgGen, batch sampleChunk (built on first use)
+	rng     *rand.Rand // the current iteration's random source
+	ort     *ortState  // the ONNX Runtime executor kind (nil: the tape machine)
 	gGrads  map[string][]float32
 	// accD sums the D gradients of the micro-batches (and the G step's
 	// leak) since the last D step; nil when empty. Checkpoints keep it.
@@ -65,14 +62,11 @@ type Trainer struct {
 	dSteppedHook func()
 
 	// MT-CT (sr.go; zero unless Opts.SRWeight > 0).
-	srNet    *gradNet             // G's SR path, batch DisBatch, cost = SRWeight * MSE
-	srTarget []float32            // the real batch the SR loss compares with
-	srl      float64              // filled by the SR loss op (unweighted MSE)
-	srGrads  map[string][]float32 // sr_embed's gradients of the G step
-}
+	srNet   *gradNet             // G's SR path, batch DisBatch, cost = SRWeight * MSE
+	srGrads map[string][]float32 // sr_embed's gradients of the G step
 
-// dStats are the D-step numbers that the loss op records.
-type dStats struct{ loss, real, fake float64 }
+	ortDevice int // CUDA device of the ONNX Runtime executor (SetORTDevice)
+}
 
 // Stats describes one iteration.
 type Stats struct {
@@ -128,83 +122,34 @@ func New(cfg *model.Config, opts Options, src dataset.Source) (*Trainer, error) 
 	if err := t.initSR(); err != nil {
 		return nil, err
 	}
+	if err := t.reopen(); err != nil { // every graph on the tape machine
+		return nil, err
+	}
 	return t, nil
 }
 
-// build creates the graphs; they share the weight tensors of t.
+// build creates the graphs; they share the weight tensors of t and run on
+// the tape machine until UseExecutor picks another executor.
 func (t *Trainer) build() error {
 	cfg, o := t.Config, t.Opts
-	var err error
-	if t.gFwd, err = gmodel.BuildGenerator(cfg, t.Gen, o.DisBatch); err != nil {
-		return err
-	}
-	d2, err := gmodel.BuildDiscriminator(cfg, t.Dis, 2*o.DisBatch)
+	aug := len(t.policy.Ops) > 0
+	g, err := gmodel.BuildGenerator(cfg, t.Gen, o.DisBatch)
 	if err != nil {
 		return err
 	}
-	if t.dTrain, err = compile(d2, applyLoss(d2.Output, "tganDLoss", t.dLossOp), true, false); err != nil {
+	t.gFwd = &fwdNet{name: "g_forward", net: g}
+	if t.dTrain, err = buildDStep(cfg, o, t.Dis, aug); err != nil {
 		return fmt.Errorf("D step graph: %w", err)
 	}
-	dg, err := gmodel.BuildDiscriminator(cfg, t.Dis, o.GenBatch)
-	if err != nil {
-		return err
-	}
-	// With the leak on, the G step also needs D's parameter gradients.
-	if t.dGen, err = compile(dg, applyLoss(dg.Output, "tganGLoss", t.gLossOp), o.GradLeak, true); err != nil {
-		return fmt.Errorf("G step D graph: %w", err)
-	}
-	g, err := gmodel.BuildGenerator(cfg, t.Gen, o.GenBatch)
-	if err != nil {
-		return err
-	}
-	if t.gTrain, err = compile(g, applyLoss(g.Output, "tganGThroughD", t.throughD), true, false); err != nil {
+	if t.gTrain, err = buildGStep(cfg, o, t.Gen, t.Dis, aug); err != nil {
 		return fmt.Errorf("G step graph: %w", err)
 	}
 	if o.hasGP() {
-		dp, err := gmodel.BuildDiscriminator(cfg, t.Dis, o.DisBatch)
-		if err != nil {
-			return err
-		}
-		if t.pen, err = buildPenalty(dp, o.Phi); err != nil {
+		if t.pen, err = buildPenalty(cfg, o, t.Dis, aug); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// dLossOp is the D loss on logits [real; fake].
-func (t *Trainer) dLossOp(x []float32) (float64, []float32, error) {
-	b := len(x) / 2
-	l, dr, df := dLoss(t.Opts.Loss, t.Opts.DriftGroup, x[:b], x[b:])
-	t.dl = dStats{loss: l, real: mean(x[:b]), fake: mean(x[b:])}
-	return l, append(dr, df...), nil
-}
-
-// gLossOp is the G loss on D's logits of augmented fakes.
-func (t *Trainer) gLossOp(x []float32) (float64, []float32, error) {
-	l, df := gLoss(t.Opts.Loss, x)
-	t.gl = l
-	return l, df, nil
-}
-
-// throughD scores G's output x with D (after DiffAugment) and returns the
-// G loss and its gradient with respect to x.
-func (t *Trainer) throughD(x []float32) (float64, []float32, error) {
-	S := t.Config.ImageSize
-	p := t.gStepRandoms(S)
-	t.dGen.setInput(augment.Apply(p, x))
-	if err := t.dGen.run(); err != nil {
-		return 0, nil, fmt.Errorf("G step: discriminator: %w", err)
-	}
-	return t.gl, augment.ApplyTranspose(p, t.dGen.inputGrad()), nil
-}
-
-// gStepRandoms draws the G step's DiffAugment parameters and D's attention
-// noise (in that order) from the iteration's source.
-func (t *Trainer) gStepRandoms(S int) *augment.Params {
-	p := t.sampleAug("gen", t.Opts.GenBatch)
-	t.drawNoise("gen", t.dGen.net)
-	return p
 }
 
 // sampleAug draws b samples' DiffAugment parameters from the iteration's
@@ -287,7 +232,7 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 	o := t.Opts
 	t.rng = rng
 	st := Stats{Iter: t.Iter, Epoch: t.Epoch()}
-	t.gFwd.SetEpoch(st.Epoch)
+	t.gFwd.net.SetEpoch(st.Epoch)
 	t.gTrain.net.SetEpoch(st.Epoch)
 	grads, err := t.dMicroBatch(real, z, &st)
 	if err != nil {
@@ -319,22 +264,22 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 // and G(z), and returns the gradients of the whole D loss.
 func (t *Trainer) dMicroBatch(real, z []float32, st *Stats) (map[string][]float32, error) {
 	o := t.Opts
-	fake, err := t.fakes(z)
+	t.drawNoise("g/fake", t.gFwd.net)
+	fake, err := t.gFwd.forward(z)
 	if err != nil {
 		return nil, err
 	}
 	n := len(real)
-	pr := t.sampleAug("real", o.DisBatch)
-	pf := t.sampleAug("fake", o.DisBatch)
-	in := denseData(t.dTrain.net.Input.Value())
-	copy(in[:n], augment.Apply(pr, real))
-	copy(in[n:], augment.Apply(pf, fake))
+	in := denseData(t.dTrain.input.Value())
+	copy(in[:n], real)
+	copy(in[n:], fake)
+	t.dTrain.slot.set(t.sampleAug("real", o.DisBatch), t.sampleAug("fake", o.DisBatch))
 	t.drawNoise("dis", t.dTrain.net)
 	if err := t.dTrain.run(); err != nil {
 		return nil, fmt.Errorf("D step: %w", err)
 	}
 	grads := t.dTrain.paramGrads()
-	st.DLoss, st.DReal, st.DFake = t.dl.loss, t.dl.real, t.dl.fake
+	st.DLoss, st.DReal, st.DFake = t.dTrain.costValue(), t.dTrain.stat(statReal), t.dTrain.stat(statFake)
 	st.Wasserstein = st.DReal - st.DFake
 	if t.pen != nil {
 		gp, pg, err := t.penalty(real, fake)
@@ -381,7 +326,7 @@ func (t *Trainer) dStep(grads map[string][]float32, st *Stats) error {
 func (t *Trainer) penalty(real, fake []float32) (float64, map[string][]float32, error) {
 	o, S, rng := t.Opts, t.Config.ImageSize, t.rng
 	per := 3 * S * S
-	xhat := make([]float32, len(real))
+	xhat := denseData(t.pen.input.Value())
 	for b := 0; b < o.DisBatch; b++ {
 		a := float32(rng.Float64())
 		if t.alpha != nil {
@@ -391,14 +336,12 @@ func (t *Trainer) penalty(real, fake []float32) (float64, map[string][]float32, 
 			xhat[i] = a*real[i] + (1-a)*fake[i]
 		}
 	}
-	p := t.sampleAug("pen", o.DisBatch)
-	t.pen.slot.p = p
-	t.pen.setInput(augment.Apply(p, xhat))
+	t.pen.slot.set(t.sampleAug("pen", o.DisBatch))
 	t.drawNoise("pen", t.pen.net)
 	if err := t.pen.run(); err != nil {
 		return 0, nil, fmt.Errorf("gradient penalty: %w", err)
 	}
-	return float64(t.pen.costValue()), t.pen.paramGrads(), nil
+	return t.pen.costValue(), t.pen.paramGrads(), nil
 }
 
 // gStep computes the (clipped) G gradients of GAccumulate micro-batches
@@ -413,10 +356,10 @@ func (t *Trainer) gStep(zg, real []float32, st *Stats) error {
 	scale := 1 / float64(n)
 	t.gGrads, st.GLoss = nil, 0
 	for j := 0; j < n; j++ {
-		z := randOr(zg, j*per, per, t.rng)
-		t.gTrain.setInput(z)
+		t.gTrain.setInput(randOr(zg, j*per, per, t.rng))
 		t.drawNoise("g/gen", t.gTrain.net)
-		t.beforeGTrain() // ONNX Runtime: the draws throughD makes on the tape
+		t.gTrain.slot.set(t.sampleAug("gen", o.GenBatch))
+		t.drawNoise("gen", t.gTrain.dNet)
 		if err := t.gTrain.run(); err != nil {
 			return fmt.Errorf("G step: %w", err)
 		}
@@ -425,9 +368,9 @@ func (t *Trainer) gStep(zg, real []float32, st *Stats) error {
 		} else {
 			accumulate(&t.gGrads, t.gTrain.paramGrads(), float32(scale))
 		}
-		st.GLoss += t.gl * scale
+		st.GLoss += t.gTrain.costValue() * scale
 		if o.GradLeak {
-			accumulate(&t.accD, t.leakGrads(), float32(scale))
+			accumulate(&t.accD, t.gTrain.leakGrads(), float32(scale))
 		}
 	}
 	all := t.gGrads
@@ -507,7 +450,11 @@ func (t *Trainer) Samples() ([]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.sampler = s
+		f := &fwdNet{name: "sampler", net: s}
+		if f.exec, err = t.openExecutor(f.name, f); err != nil {
+			return nil, err
+		}
+		t.sampler = f
 	}
 	per := 3 * t.Config.ImageSize * t.Config.ImageSize
 	out := make([]float32, 0, n*per)
@@ -517,8 +464,8 @@ func (t *Trainer) Samples() ([]float32, error) {
 		k := min(chunk, n-start)
 		clear(z)
 		copy(z, t.FixedZ[start*dim:(start+k)*dim])
-		t.sampler.SetNoise(noise)
-		img, err := t.sample(z)
+		t.sampler.net.SetNoise(noise)
+		img, err := t.sampler.forward(z)
 		if err != nil {
 			return nil, err
 		}

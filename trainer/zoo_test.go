@@ -399,10 +399,10 @@ func TestORTSamplesZoo(t *testing.T) {
 	if e := tensorErr(imgs[1], imgs[0]); len(imgs[1]) != len(imgs[0]) || e > 1e-5 {
 		t.Errorf("samples: %d values, relative error %.2g", len(imgs[1]), e)
 	}
-	tape.sampler.SetNoise(nil)
-	z := make([]float32, tape.sampler.Batch*tape.Config.LatentDim)
+	tape.sampler.net.SetNoise(nil)
+	z := make([]float32, tape.sampler.net.Batch*tape.Config.LatentDim)
 	copy(z, tape.FixedZ)
-	quiet, err := tape.sampler.Forward(z)
+	quiet, err := tape.sampler.net.Forward(z)
 	if err != nil {
 		t.Fatal(err)
 	}

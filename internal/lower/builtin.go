@@ -5,12 +5,13 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/tgan-dev/tgan/onnx"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
 // builtinOp lowers the Gorgonia ops that the trainer's graphs use: element
-// arithmetic (from G.Grad and the penalty's norm), unary maths, sums and
+// arithmetic (from G.Grad, the losses and the penalty's norm), unary maths, sums and
 // the size/repeat/reshape nodes of Mean and of Sum's derivative.
 func (l *Lowerer) builtinOp(n *G.Node, kids G.Nodes, ins []string) (string, bool, error) {
 	op := n.Op()
@@ -50,6 +51,14 @@ func (l *Lowerer) builtinOp(n *G.Node, kids G.Nodes, ins []string) (string, bool
 			return l.op("Exp", ins[0]), true, nil
 		case "ln":
 			return l.op("Log", ins[0]), true, nil
+		case "abs": // the hinge loss's relu; |x| = 2 relu(x) - x (Relu has a CUDA kernel, Abs may not)
+			return l.Sub(l.Mul(l.Float(2), l.op("Relu", ins[0])), ins[0]), true, nil
+		case "sign": // Abs's derivative: (x > 0) - (-x > 0)
+			return l.Sub(l.positive(ins[0]), l.positive(l.op("Neg", ins[0]))), true, nil
+		case "softplus": // the standard (BCE) loss
+			return l.op("Softplus", ins[0]), true, nil
+		case "sigmoid": // Softplus's derivative
+			return l.op("Sigmoid", ins[0]), true, nil
 		default:
 			return "", false, fmt.Errorf("lower: no ONNX lowering for unary op %q", s)
 		}
@@ -146,4 +155,10 @@ func (f *fields) ints(name string) []int {
 		out[i] = int(v.Index(i).Int())
 	}
 	return out
+}
+
+// positive is 1 where x > 0, else 0.
+func (l *Lowerer) positive(x string) string {
+	gt := l.G.Op("Greater", []string{x, l.Float(0)})
+	return l.G.Op("Cast", []string{gt}, onnx.AttrInt("to", int64(onnx.TensorProto_FLOAT)))
 }
