@@ -26,7 +26,9 @@ func TestLossGraphs(t *testing.T) {
 	}
 	softplus := func(v float64) float64 { return math.Log1p(math.Exp(v)) }
 	dWant := map[string]func(r, f []float64) float64{
-		LossWGANGP: func(r, f []float64) float64 { return meanOf(f, func(v float64) float64 { return v }) - meanOf(r, func(v float64) float64 { return v }) },
+		LossWGANGP: func(r, f []float64) float64 {
+			return meanOf(f, func(v float64) float64 { return v }) - meanOf(r, func(v float64) float64 { return v })
+		},
 		LossHinge: func(r, f []float64) float64 {
 			return meanOf(r, func(v float64) float64 { return math.Max(0, 1-v) }) + meanOf(f, func(v float64) float64 { return math.Max(0, 1+v) })
 		},
@@ -138,4 +140,3 @@ func checkLossGraph(t *testing.T, what string, x []float32, want func([]float64)
 	})
 	return float64(l)
 }
-
