@@ -12,6 +12,7 @@ import (
 	"github.com/tgan-dev/tgan/internal/engine"
 	"github.com/tgan-dev/tgan/internal/metrics"
 	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -52,14 +53,6 @@ func loadEvalExpected(t *testing.T) evalExpected {
 	return e
 }
 
-// needORT skips when no ONNX Runtime library is installed (scripts/setup.sh).
-func needORT(t *testing.T) {
-	t.Helper()
-	if _, err := runtime.FindLibrary("", false); err != nil {
-		t.Skipf("no ONNX Runtime library: %v", err)
-	}
-}
-
 func checkRel(t *testing.T, what string, got, want, tol float64) {
 	t.Helper()
 	if e := math.Abs(got-want) / math.Max(math.Abs(want), 1e-12); e > tol || math.IsNaN(got) {
@@ -88,7 +81,7 @@ func checkAllClose(t *testing.T, what string, got, want []float64, tol float64) 
 // network, and checks statistics, FID, KID and IS against the values that
 // make_eval.py computed with torch, numpy and scipy.
 func TestStatsEvalEndToEnd(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	want := loadEvalExpected(t)
 	tmp := t.TempDir()
 	ref := filepath.Join(tmp, "ref.npz")
@@ -162,7 +155,7 @@ func TestStatsEvalEndToEnd(t *testing.T) {
 // TestEvalSeedMatchesLatents: --seed draws the same latents as
 // engine.Latents (tgan infer --seed), streamed batch by batch.
 func TestEvalSeedMatchesLatents(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	tmp := t.TempDir()
 	z := filepath.Join(tmp, "z.npy")
 	if err := npy.WriteFloat32(z, engine.Latents(5, 23, 8), []int{23, 8}); err != nil {
@@ -215,7 +208,7 @@ func TestFIDCommand(t *testing.T) {
 
 // TestEvalErrors: the errors name the problem.
 func TestEvalErrors(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	net := []string{"--inception", evalFile("tiny_inception.onnx")}
 	cases := []struct {
 		name string

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
 )
@@ -21,10 +22,7 @@ func TestInstalled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	lib, err := runtime.FindLibrary("", false)
-	if err != nil {
-		t.Skipf("no ONNX Runtime library to install: %v", err)
-	}
+	lib := testkit.RequireORT(t, runtime.FindLibrary)
 	built := buildTgan(t)
 
 	t.Run("prefix", func(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"github.com/tgan-dev/tgan/internal/imageio"
 	"github.com/tgan-dev/tgan/internal/metrics"
 	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/testkit"
+	"github.com/tgan-dev/tgan/runtime"
 )
 
 // TestEvalPRDC: tgan eval --metrics prdc prints and writes precision,
@@ -23,7 +25,7 @@ import (
 // --pr-k changes them; a reference without features, or with too few for
 // k, is one line saying what to do.
 func TestEvalPRDC(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	tmp := t.TempDir()
 	net := []string{"--inception", evalFile("tiny_inception.onnx"), "--batch", "16"}
 	ref, bare := filepath.Join(tmp, "ref.npz"), filepath.Join(tmp, "bare.npz")
@@ -112,7 +114,7 @@ func prdcOf(t *testing.T, ref string, args ...string) evalResult {
 // identical); a huge T is no truncation bit for bit; T is recorded in the
 // PNGs, the eval JSON and the stats file; misuse is one line.
 func TestTruncationCommands(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	tmp := t.TempDir()
 	gen := evalFile("tiny_gen.onnx")
 	z := filepath.Join(tmp, "z.npy")

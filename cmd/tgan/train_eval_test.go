@@ -13,21 +13,16 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/internal/testkit"
+	"github.com/tgan-dev/tgan/runtime"
 	"github.com/tgan-dev/tgan/trainer"
 )
 
-// microConfigFile writes a v1 config small enough to train in a test: 8x8
-// images, one block per stage.
+// microConfigFile writes testkit's micro v1 config (8x8 images, one block
+// per stage), small enough to train in a test.
 func microConfigFile(t *testing.T, dir string) string {
 	t.Helper()
-	cfg, err := model.Preset("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.LatentDim, cfg.GDim, cfg.BottomWidth, cfg.GDepths = 8, 64, 2, []int{1, 1, 1}
-	cfg.ImageSize = 8
-	cfg.DDim, cfg.DDepth, cfg.DPatch = 16, 1, 2
+	cfg := testkit.MicroConfig(t)
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +75,7 @@ func evalRows(t *testing.T, run string) map[int]trainer.Metric {
 // checkpoint is the one with the lowest EMA FD and survives --keep 1; a
 // resumed run continues the history; fd.png is drawn.
 func TestTrainQualityTracking(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	dir := t.TempDir()
 	cfg, data, run := microConfigFile(t, dir), evalFile("data.bin"), filepath.Join(dir, "run")
 	ref := filepath.Join(dir, "ref.npz")
@@ -167,7 +162,7 @@ func TestTrainQualityTracking(t *testing.T) {
 // of another dimension, fail before the run folder is created, with an
 // error naming the file.
 func TestTrainEvalBadInput(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	dir := t.TempDir()
 	cfg, data := microConfigFile(t, dir), evalFile("data.bin")
 	ref := filepath.Join(dir, "ref.npz")

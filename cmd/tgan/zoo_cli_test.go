@@ -18,8 +18,10 @@ import (
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/npy"
 	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/runtime"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -69,7 +71,7 @@ func inferRaw(t *testing.T, model string, args ...string) []float32 {
 // noise-free networks (final_stl's G, the D's without noise) equal the
 // PyTorch goldens.
 func TestZooCLIChain(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	for _, c := range zooCases {
 		t.Run(c.name, func(t *testing.T) {
 			tmp := t.TempDir()
@@ -120,7 +122,7 @@ func TestZooCLIChain(t *testing.T) {
 // PixelNorm ones in one line, --int8 writes and reports its distance to
 // float32, on every new family.
 func TestZooExportForms(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	for _, c := range zooCases {
 		t.Run(c.name, func(t *testing.T) {
 			tmp := t.TempDir()
@@ -203,7 +205,7 @@ func rates(s string) []float64 {
 // with sensible rates (never the first batch over microseconds); export
 // says what it builds; bench says what it does before the first number.
 func TestZooProgress(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	bin := zooBinary(t)
 	tmp := t.TempDir()
 	ckpt := zooImport(t, "church256_small", tmp)
@@ -245,7 +247,7 @@ func TestZooProgress(t *testing.T) {
 // final-cifar-norp on Gorgonia runs (about 20 s), and not with -short;
 // TGAN_ZOO_FULL=1 runs every new preset on both backends.
 func TestZooBenchPresets(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	bin := zooBinary(t)
 	type run struct{ preset, backend string }
 	runs := []run{{"final-cifar-norp", "gorgonia"}}
@@ -271,7 +273,7 @@ func TestZooBenchPresets(t *testing.T) {
 // its export: /v1/models names the family, the page loads, and a sample
 // is the same image from both backends and from tgan infer.
 func TestZooServe(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	bin := zooBinary(t)
 	tmp := t.TempDir()
 	ckpt := zooImport(t, "celeba256_small", tmp)
@@ -335,7 +337,7 @@ func TestZooServe(t *testing.T) {
 // export with the same seed through the small test feature network give
 // the same features (FID about 0), with and without --truncation.
 func TestZooStatsEval(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	tmp := t.TempDir()
 	ckpt := zooImport(t, "celeba256_small", tmp)
 	mustRun(t, "export", "--onnx", tmp, ckpt)
@@ -362,7 +364,7 @@ func TestZooStatsEval(t *testing.T) {
 // and infer), an exported generator whose noise input has the wrong
 // width, and a bad --truncation.
 func TestZooBadInput(t *testing.T) {
-	needORT(t)
+	testkit.RequireORT(t, runtime.FindLibrary)
 	bin := zooBinary(t)
 	tmp := t.TempDir()
 	ckpt := zooImport(t, "celeba256_small", tmp)

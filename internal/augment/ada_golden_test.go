@@ -8,11 +8,11 @@ import (
 	"github.com/tgan-dev/tgan/model"
 )
 
-// TestADAGolden compares hue and filter, fed the same angles and band
+// TestParityADAGolden compares hue and filter, fed the same angles and band
 // gains, with an independent PyTorch rendering in StyleGAN2-ADA's structure
 // (testdata/make_ada_golden.py: homogeneous rotate3d matrix; sym2 filter
 // bank, reflect padding and two grouped conv2d passes).
-func TestADAGolden(t *testing.T) {
+func TestParityADAGolden(t *testing.T) {
 	load := func(name string) []float32 {
 		v, _, err := npy.ReadFloat32(filepath.Join("testdata", "ada_"+name+".npy"))
 		if err != nil {

@@ -8,11 +8,11 @@ import (
 	"testing"
 )
 
-// TestPILResizeGolden compares pilResize with Pillow's own
+// TestParityPILResize compares pilResize with Pillow's own
 // Image.resize(BILINEAR) (testdata/pil, written by make_pil_golden.py):
 // byte-exact for a 2x and a 4x downscale, a non-square squash, an
 // enlargement and a one-axis resize.
-func TestPILResizeGolden(t *testing.T) {
+func TestParityPILResize(t *testing.T) {
 	dir := filepath.Join("testdata", "pil")
 	f, err := os.Open(filepath.Join(dir, "cases.txt"))
 	if err != nil {

@@ -47,7 +47,7 @@ func goldenCases(t *testing.T) []string {
 	return dirs
 }
 
-func TestImportGolden(t *testing.T) {
+func TestParityImportGolden(t *testing.T) {
 	for _, dir := range goldenCases(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(dir, "case.json"))
@@ -201,13 +201,13 @@ func checkHiresGolden(t *testing.T, dir string, caseJSON []byte, ck *checkpoint.
 
 const leanNumel = 4096
 
-// TestImportGoldenAdam: the reference's optimizer states (one Adam step,
+// TestParityImportGoldenAdam: the reference's optimizer states (one Adam step,
 // betas (0, 0.99), from the official parameters() order) import in full
 // for G and D, with no "not imported" warning: every parameter the
 // reference stepped gets its moments under its own name, and those moments
 // are a first Adam step's (exp_avg = g, exp_avg_sq = 0.01 g^2), so a moment
 // filed under the wrong parameter or left at zero fails.
-func TestImportGoldenAdam(t *testing.T) {
+func TestParityImportGoldenAdam(t *testing.T) {
 	for _, dir := range goldenCases(t) {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
