@@ -3,39 +3,15 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// Provider names an ONNX Runtime execution provider.
-type Provider string
-
-// The execution providers a session can ask for.
-const (
-	// CPU runs on ONNX Runtime's default CPU provider.
-	CPU Provider = "cpu"
-	// CUDA runs on an NVIDIA GPU. Any failure to enable it is an error.
-	CUDA Provider = "cuda"
-	// Auto tries CUDA and falls back to CPU, recording the reason.
-	Auto Provider = "auto"
-)
-
-// ParseProvider parses a --provider flag value: "cpu", "cuda" or "auto".
-// The empty string means CPU.
-func ParseProvider(s string) (Provider, error) {
-	switch p := Provider(strings.ToLower(strings.TrimSpace(s))); p {
-	case "":
-		return CPU, nil
-	case CPU, CUDA, Auto:
-		return p, nil
-	}
-	return "", fmt.Errorf("runtime: unknown provider %q (want cpu, cuda or auto)", s)
-}
-
-// Options configures an [Env]. The zero value runs on CPU with the library
-// found by [FindLibrary] and one intra-op thread per usable core.
+// Options configures an [Env]: the library it loads, and the sessions of
+// the models [Env.OpenModel] opens ([Options.SessionOptions]). The zero
+// value runs on CPU with the library found by [FindLibrary] and one
+// intra-op thread per usable core.
 type Options struct {
 	// LibraryPath is the ONNX Runtime shared library (the --ort-lib flag).
 	// Empty: search as described by FindLibrary.
@@ -79,9 +55,11 @@ func Open(opts Options) (*Env, error) {
 		return nil, err
 	}
 	opts.Provider = p
-	if opts.DeviceID < 0 || opts.IntraOpThreads < 0 {
-		return nil, fmt.Errorf("runtime: negative DeviceID (%d) or IntraOpThreads (%d)",
-			opts.DeviceID, opts.IntraOpThreads)
+	if opts.DeviceID < 0 {
+		return nil, fmt.Errorf("runtime: CUDA device id %d: must be 0 or more", opts.DeviceID)
+	}
+	if opts.IntraOpThreads < 0 {
+		return nil, fmt.Errorf("runtime: %d intra-op threads: must be 0 (all usable cores) or more", opts.IntraOpThreads)
 	}
 	if opts.IntraOpThreads == 0 {
 		opts.IntraOpThreads = UsableCores()
@@ -145,6 +123,14 @@ func (e *Env) Version() string { return ort.GetVersion() }
 
 // Options returns the options e was opened with, defaults filled in.
 func (e *Env) Options() Options { return e.opts }
+
+// SessionOptions are the options of the sessions OpenModel creates:
+// [InferenceSessionOptions] on o's provider, device and threads.
+func (o Options) SessionOptions() SessionOptions {
+	so := InferenceSessionOptions(o.Provider)
+	so.DeviceID, so.IntraOpThreads = o.DeviceID, o.IntraOpThreads
+	return so
+}
 
 func (e *Env) track(m *Model) error {
 	e.mu.Lock()

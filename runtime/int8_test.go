@@ -29,7 +29,7 @@ func TestRefuseInt8(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = refuseInt8(m.sess)
+		err = refuseInt8(m.sess.Metadata())
 		m.Close()
 		switch {
 		case int8 && (err == nil || !strings.Contains(err.Error(), "int8 weights")):

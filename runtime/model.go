@@ -34,12 +34,13 @@ type Model struct {
 	path     string
 	provider Provider
 	fallback string
+	opts     SessionOptions // as the session applied them
 	inputs   []TensorInfo
 	outputs  []TensorInfo
 	meta     map[string]string
 
 	mu        sync.Mutex
-	sess      *ort.DynamicAdvancedSession
+	sess      *Session
 	buffers   map[string]*ioTensors
 	noiseSeed int64 // seeds the NoiseInput that Run draws
 }
@@ -60,17 +61,23 @@ func (b *ioTensors) destroy() {
 	}
 }
 
-// OpenModel opens the .onnx file at path on e's provider and reads its
-// inputs, outputs and custom metadata.
+// OpenModel opens the .onnx file at path with e's session options
+// ([Options.SessionOptions]: the inference defaults on e's provider, device
+// and threads) and reads its inputs, outputs and custom metadata.
 func (e *Env) OpenModel(path string) (*Model, error) {
-	m, err := e.openModel(path)
+	return e.OpenModelWith(path, e.opts.SessionOptions())
+}
+
+// OpenModelWith is OpenModel with explicit session options.
+func (e *Env) OpenModelWith(path string, o SessionOptions) (*Model, error) {
+	m, err := e.openModel(path, o)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: open model %s: %w", path, err)
 	}
 	return m, nil
 }
 
-func (e *Env) openModel(path string) (*Model, error) {
+func (e *Env) openModel(path string, o SessionOptions) (*Model, error) {
 	if st, err := os.Stat(path); err != nil {
 		return nil, err
 	} else if st.IsDir() {
@@ -82,16 +89,12 @@ func (e *Env) openModel(path string) (*Model, error) {
 	}
 	m := &Model{env: e, path: path, buffers: map[string]*ioTensors{}}
 	m.inputs, m.outputs = convertInfo(ins), convertInfo(outs)
-	m.sess, m.provider, m.fallback, err = e.newSession(path, names(m.inputs), names(m.outputs))
-	if err != nil {
+	if m.sess, err = e.OpenSession(path, names(m.inputs), names(m.outputs), o); err != nil {
 		return nil, err
 	}
-	if m.meta, err = readMetadata(m.sess); err != nil {
-		m.sess.Destroy()
-		return nil, err
-	}
+	m.provider, m.fallback, m.opts, m.meta = m.sess.Provider(), m.sess.FallbackReason(), m.sess.Options(), m.sess.Metadata()
 	if err := e.track(m); err != nil {
-		m.sess.Destroy()
+		m.sess.Close()
 		return nil, err
 	}
 	return m, nil
@@ -179,6 +182,14 @@ func (m *Model) Path() string { return m.path }
 // (never Auto).
 func (m *Model) Provider() Provider { return m.provider }
 
+// SessionOptions returns the options the model's session was created
+// with (see [Session.Options]).
+func (m *Model) SessionOptions() SessionOptions { return m.opts }
+
+// Fused is the target ("cpu" or "cuda") of the fused form the session runs
+// (metadata [KeyFused]), or "" when the file runs as it is.
+func (m *Model) Fused() string { return m.meta[KeyFused] }
+
 // FallbackReason is empty unless the Env asked for Auto and CUDA could not be
 // enabled; then it says why, and Provider returns CPU.
 func (m *Model) FallbackReason() string { return m.fallback }
@@ -226,7 +237,7 @@ func (m *Model) close() error {
 		return nil
 	}
 	m.dropBuffers()
-	err := m.sess.Destroy()
+	err := m.sess.Close()
 	m.sess = nil
 	if err != nil {
 		return fmt.Errorf("runtime: close model %s: %w", m.path, err)

@@ -59,12 +59,7 @@ func (m *Model) runAll(input []float32, inShape []int64) ([]Output, error) {
 			}
 		}
 	}()
-	run := func() error { return m.sess.Run([]ort.Value{in}, vals) }
-	if m.provider == CUDA {
-		err = GuardSignals(run)
-	} else {
-		err = run()
-	}
+	err = m.sess.Run([]ort.Value{in}, vals)
 	if err != nil {
 		return nil, err
 	}

@@ -78,22 +78,31 @@ func checkTinyGen(t *testing.T, m *Model) {
 }
 
 // TestCUDAProviderOptionsTF32: sessions on the CUDA provider compute
-// float32 products in float32 unless TGAN_CUDA_TF32 allows TF32, and a
-// value that is neither on nor off is an error naming the variable.
+// float32 products in float32 unless TF32 is asked for (the option, or
+// TGAN_CUDA_TF32 overriding it), on the device the options name; a value
+// that is neither on nor off is an error naming the variable.
 func TestCUDAProviderOptionsTF32(t *testing.T) {
-	for _, c := range []struct{ env, want, err string }{
-		{"", "0", ""}, {"0", "0", ""}, {"off", "0", ""}, {"1", "1", ""}, {"yes", "1", ""}, {"fast", "", TF32Env},
+	for _, c := range []struct {
+		env       string
+		option    bool
+		want, err string
+	}{
+		{"", false, "0", ""}, {"", true, "1", ""}, {"0", true, "0", ""}, {"off", false, "0", ""},
+		{"1", false, "1", ""}, {"yes", false, "1", ""}, {"fast", false, "", TF32Env},
 	} {
 		t.Setenv(TF32Env, c.env)
-		got, err := CUDAProviderOptions(3)
+		o := InferenceSessionOptions(CUDA)
+		o.DeviceID, o.TF32 = 3, c.option
+		o, err := ApplyEnv(o)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%s=%q: error %v, want one naming %s", TF32Env, c.env, err, c.err)
 			}
 			continue
 		}
+		got := cudaProviderOptions(o)
 		if err != nil || got["use_tf32"] != c.want || got["device_id"] != "3" {
-			t.Errorf("%s=%q: %v, %v; want use_tf32=%s device_id=3", TF32Env, c.env, got, err, c.want)
+			t.Errorf("%s=%q, TF32 %v: %v, %v; want use_tf32=%s device_id=3", TF32Env, c.env, c.option, got, err, c.want)
 		}
 	}
 }

@@ -64,12 +64,7 @@ func (m *Model) runWith(input []float32, inShape []int64, noise []float32, given
 	if b.out != nil {
 		outs[0] = b.out
 	}
-	run := func() error { return m.sess.Run(ins, outs) }
-	if m.provider == CUDA {
-		err = GuardSignals(run)
-	} else {
-		err = run()
-	}
+	err = m.sess.Run(ins, outs)
 	if err != nil {
 		if b.out == nil && outs[0] != nil {
 			outs[0].Destroy()

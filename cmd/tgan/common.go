@@ -18,7 +18,7 @@ import (
 func runtimeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "provider", Value: "cpu", Usage: ".onnx models: cpu, cuda (fails with the reason if CUDA cannot run) or auto (CUDA, else CPU with the reason)"},
-		&cli.IntFlag{Name: "device", Usage: "CUDA device id"},
+		deviceFlag(),
 		&cli.StringFlag{Name: "ort-lib", Usage: "path of libonnxruntime.so (default: $" + runtime.LibraryEnvVar + ", next to the executable, .ort/ from scripts/setup.sh, the system loader; see tgan version)"},
 		&cli.IntFlag{Name: "threads", Usage: "threads per operator: ONNX Runtime intra-op threads, OpenBLAS threads for checkpoints (0: the CPUs this process may use, after its affinity mask and cgroup CPU quota)"},
 		&cli.Int64Flag{Name: "noise-seed", Usage: "seed of the attention noise (scaled by the learned strength): final D from checkpoints; generators with attention noise " +
@@ -28,9 +28,25 @@ func runtimeFlags() []cli.Flag {
 	}
 }
 
+// deviceFlag is --device, the CUDA device of --provider cuda and auto.
+func deviceFlag() cli.Flag {
+	return &cli.IntFlag{Name: "device", Usage: "CUDA device id `N` for --provider cuda or auto (0: the first GPU; CUDA_VISIBLE_DEVICES renumbers them)"}
+}
+
+// checkDevice refuses a negative --device.
+func checkDevice(c *cli.Context) error {
+	if d := c.Int("device"); d < 0 {
+		return fmt.Errorf("--device %d: a CUDA device id is 0 or more", d)
+	}
+	return nil
+}
+
 func engineOptions(c *cli.Context) (engine.Options, error) {
 	p, err := runtime.ParseProvider(c.String("provider"))
 	if err != nil {
+		return engine.Options{}, err
+	}
+	if err := checkDevice(c); err != nil {
 		return engine.Options{}, err
 	}
 	setVerbose(c)
@@ -76,9 +92,13 @@ func announceLarge(path string) {
 	}
 }
 
-// reportBackend tells the user what runs the model, and why auto fell back.
+// reportBackend tells the user what runs the model, in which form, and
+// why auto fell back.
 func reportBackend(m engine.Model) {
 	fmt.Fprintf(os.Stderr, "backend: %s\n", m.Backend())
+	if f := engine.FusedForm(m); f != "" {
+		fmt.Fprintf(os.Stderr, "onnx runtime: the file runs in its fused attention form for %s (%s=off runs it as it is)\n", f, runtime.FuseEnv)
+	}
 	if r := engine.FallbackReason(m); r != "" {
 		fmt.Fprintf(os.Stderr, "provider auto: CUDA unavailable, using CPU: %s\n", r)
 	}

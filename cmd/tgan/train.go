@@ -77,7 +77,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "accumulate", Usage: "gradient accumulation `D[,G]`: D micro-batches (of --dis-batch) per D step, G micro-batches (of --gen-batch) per G step (default 1,1; the hires presets bring theirs)"},
 			&cli.BoolFlag{Name: "no-grad-leak", Usage: "drop the final code's quirk that adds the G loss's gradient wrt D into the next D step (on in the final presets)"},
 			&cli.IntFlag{Name: "drift-group", Usage: "wgangp-eps drift per group of `N` real samples, as the official per-GPU batches (0: whole batch; the final presets bring theirs)"},
-			executorFlags()[0], executorFlags()[1],
+			executorFlags()[0], executorFlags()[1], executorFlags()[2],
 		},
 		Action: runTrain,
 	}

@@ -15,11 +15,12 @@ func executorFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "executor", Usage: "what runs the training graphs: ort (the graphs lowered to ONNX, run by ONNX Runtime: less memory, faster; the default when the ONNX Runtime library is found) or gorgonia (Gorgonia's tape machine, the reference; the default otherwise)"},
 		&cli.StringFlag{Name: "provider", Usage: "ONNX Runtime provider for --executor ort: cpu (default), cuda (never falls back) or auto (cuda, else cpu with the reason); library from --ort-lib"},
+		deviceFlag(),
 	}
 }
 
-// executorChoice reads --executor and --provider (checked before a run
-// folder is created). Without --executor, ort is chosen when an ONNX
+// executorChoice reads --executor, --provider and --device (checked before
+// a run folder is created). Without --executor, ort is chosen when an ONNX
 // Runtime library is found (or --provider/--ort-lib ask for it); note says
 // why the tape machine runs instead.
 func executorChoice(c *cli.Context) (exec string, p runtime.Provider, note string, err error) {
@@ -33,6 +34,12 @@ func executorChoice(c *cli.Context) (exec string, p runtime.Provider, note strin
 	if exec != trainer.ExecutorGorgonia && exec != trainer.ExecutorORT {
 		return "", "", "", fmt.Errorf("--executor %q: want %s or %s", exec, trainer.ExecutorGorgonia, trainer.ExecutorORT)
 	}
+	if err := checkDevice(c); err != nil {
+		return "", "", "", err
+	}
+	if c.IsSet("device") && exec == trainer.ExecutorGorgonia {
+		return "", "", "", fmt.Errorf("--device %d needs --executor ort (the Gorgonia executor runs on the CPU only)", c.Int("device"))
+	}
 	if !c.IsSet("provider") {
 		return exec, "", note, nil
 	}
@@ -45,8 +52,8 @@ func executorChoice(c *cli.Context) (exec string, p runtime.Provider, note strin
 	return exec, p, note, nil
 }
 
-// useExecutor applies --executor and --provider to t and returns the
-// function that releases its sessions.
+// useExecutor applies --executor, --provider and --device to t and returns
+// the function that releases its sessions.
 func useExecutor(c *cli.Context, t *trainer.Trainer) (func(), error) {
 	exec, p, note, err := executorChoice(c)
 	if err != nil {
@@ -54,6 +61,9 @@ func useExecutor(c *cli.Context, t *trainer.Trainer) (func(), error) {
 	}
 	if note != "" {
 		fmt.Fprintf(os.Stderr, "executor: %s\n", note)
+	}
+	if err := t.SetORTDevice(c.Int("device")); err != nil {
+		return func() {}, err
 	}
 	fallback, err := t.UseExecutor(exec, p, c.String("ort-lib"))
 	if err != nil {

@@ -99,6 +99,15 @@ func FallbackReason(m Model) string {
 	return ""
 }
 
+// FusedForm is the target ("cpu" or "cuda") of ONNX Runtime's fused form
+// that an ONNX model runs (runtime.SessionOptions.Fuse), or "".
+func FusedForm(m Model) string {
+	if o, ok := m.(*onnxModel); ok {
+		return o.m.Fused()
+	}
+	return ""
+}
+
 func (o *onnxModel) Run(in []float32, batch int) ([]float32, error) {
 	shape := []int64{int64(batch), int64(o.cfg.LatentDim)}
 	if o.network == Discriminator {

@@ -2,7 +2,6 @@ package lower
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/tgan-dev/tgan/runtime"
@@ -13,14 +12,14 @@ import (
 // Gorgonia nodes' current values (wrapped, not copied) and from the Extra
 // fill functions; outputs are copied into Go slices.
 type Session struct {
-	env      *runtime.Env
-	sess     *ort.DynamicAdvancedSession
-	inputs   []Input
-	extras   []Extra
-	outputs  []string
-	outBufs  [][]float32 // Go memory ONNX Runtime writes the outputs into
-	outVals  []ort.Value // tensors wrapping outBufs
-	provider runtime.Provider
+	env     *runtime.Env
+	sess    *runtime.Session
+	inputs  []Input
+	extras  []Extra
+	outputs []string
+	outBufs [][]float32 // Go memory ONNX Runtime writes the outputs into
+	outVals []ort.Value // tensors wrapping outBufs
+	opts    runtime.SessionOptions
 	// IOTime accumulates the time Run spends outside ONNX Runtime's own
 	// run: wrapping the Go inputs (outputs are written into Go buffers
 	// directly) and returning freed C memory.
@@ -28,21 +27,35 @@ type Session struct {
 }
 
 // Open creates a session for l's graph on provider (cpu or cuda; cuda never
-// falls back to CPU). The Env it opens keeps ONNX Runtime loaded until
-// Close.
+// falls back to CPU) with the training defaults
+// (runtime.TrainingSessionOptions, CUDA device 0): OpenWith with those.
 func Open(l *Lowerer, provider runtime.Provider, libPath string) (*Session, error) {
+	return OpenWith(l, runtime.TrainingSessionOptions(provider), libPath)
+}
+
+// OpenWith creates a session for l's graph with the options o (provider
+// cpu or cuda: auto must be resolved by the caller, which opens all of its
+// graphs on one provider) and the ONNX Runtime library at libPath ("":
+// runtime.FindLibrary's search). The session is built by
+// runtime.Env.NewSession, as inference sessions are, so the environment's
+// overrides (runtime.ApplyEnv) apply. The Env it opens keeps ONNX Runtime
+// loaded until Close.
+func OpenWith(l *Lowerer, o runtime.SessionOptions, libPath string) (*Session, error) {
+	if o.Provider == runtime.Auto {
+		return nil, fmt.Errorf("lower: provider auto must be resolved by the caller")
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	data, err := l.Model()
 	if err != nil {
 		return nil, err
 	}
-	if provider == runtime.Auto {
-		return nil, fmt.Errorf("lower: provider auto must be resolved by the caller")
-	}
-	env, err := runtime.Open(runtime.Options{Provider: provider, LibraryPath: libPath})
+	env, err := runtime.Open(runtime.Options{Provider: o.Provider, DeviceID: o.DeviceID, LibraryPath: libPath})
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{env: env, inputs: l.Inputs(), extras: l.Extras(), outputs: l.Outputs(), provider: provider}
+	s := &Session{env: env, inputs: l.Inputs(), extras: l.Extras(), outputs: l.Outputs()}
 	names := make([]string, 0, len(s.inputs)+len(s.extras))
 	for _, in := range s.inputs {
 		names = append(names, in.Name)
@@ -50,12 +63,6 @@ func Open(l *Lowerer, provider runtime.Provider, libPath string) (*Session, erro
 	for _, e := range s.extras {
 		names = append(names, e.Name)
 	}
-	so, err := sessionOptions(provider)
-	if err != nil {
-		env.Close()
-		return nil, err
-	}
-	defer so.Destroy()
 	for _, shape := range l.outShape {
 		buf := make([]float32, total(shape))
 		t, err := ort.NewTensor(ort.NewShape(dims64(shape)...), buf)
@@ -66,77 +73,13 @@ func Open(l *Lowerer, provider runtime.Provider, libPath string) (*Session, erro
 		}
 		s.outBufs, s.outVals = append(s.outBufs, buf), append(s.outVals, t)
 	}
-	err = runtime.GuardSignals(func() error {
-		var err error
-		s.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, names, s.outputs, so)
-		return err
-	})
-	if err != nil {
+	if s.sess, err = env.NewSession(data, names, s.outputs, o); err != nil {
 		s.destroyOutputs()
 		env.Close()
-		if provider == runtime.CUDA {
-			return nil, fmt.Errorf("cuda provider: create training session: %w", err)
-		}
-		return nil, fmt.Errorf("create training session: %w", err)
+		return nil, fmt.Errorf("training session: %w", err)
 	}
+	s.opts = s.sess.Options()
 	return s, nil
-}
-
-// sessionOptions enables every graph optimisation; for CUDA it loads the
-// provider at once so that a missing library is an error here.
-func sessionOptions(provider runtime.Provider) (*ort.SessionOptions, error) {
-	so, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, fmt.Errorf("session options: %w", err)
-	}
-	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
-		so.Destroy()
-		return nil, fmt.Errorf("session options: %w", err)
-	}
-	// Idle worker threads sleep instead of spinning: between runs the
-	// trainer works in Go (Adam, augmentation), and spinning threads took
-	// those cores (and a shared machine's) away.
-	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
-		so.Destroy()
-		return nil, fmt.Errorf("session options: %w", err)
-	}
-	// No CPU arena: each session's arena would keep its own peak, and the
-	// trainer's four sessions run one after another, so their peaks would
-	// add up (tiny, batch 16: 0.65 GB max RSS with arenas, 0.45 GB without,
-	// same speed).
-	if err := so.SetCpuMemArena(false); err != nil {
-		so.Destroy()
-		return nil, fmt.Errorf("session options: %w", err)
-	}
-	if prefix := os.Getenv(runtime.ProfileEnv); prefix != "" {
-		if err := so.EnableProfiling(prefix); err != nil {
-			so.Destroy()
-			return nil, fmt.Errorf("session options: profiling: %w", err)
-		}
-	}
-	if provider != runtime.CUDA {
-		return so, nil
-	}
-	co, err := ort.NewCUDAProviderOptions()
-	if err != nil {
-		so.Destroy()
-		return nil, fmt.Errorf("cuda provider: create options: %w", err)
-	}
-	defer co.Destroy()
-	cudaOpts, err := runtime.CUDAProviderOptions(0)
-	if err != nil {
-		so.Destroy()
-		return nil, fmt.Errorf("cuda provider: %w", err)
-	}
-	if err := runtime.GuardSignals(func() error { return co.Update(cudaOpts) }); err != nil {
-		so.Destroy()
-		return nil, fmt.Errorf("cuda provider: %w", err)
-	}
-	if err := runtime.GuardSignals(func() error { return so.AppendExecutionProviderCUDA(co) }); err != nil {
-		so.Destroy()
-		return nil, fmt.Errorf("cuda provider: append to session: %w", err)
-	}
-	return so, nil
 }
 
 // Run executes the graph once and returns the outputs in Outputs order.
@@ -191,14 +134,18 @@ func (s *Session) destroyOutputs() {
 }
 
 // Provider is the execution provider the session runs on.
-func (s *Session) Provider() runtime.Provider { return s.provider }
+func (s *Session) Provider() runtime.Provider { return s.opts.Provider }
+
+// Options are the options the session runs with, the environment's
+// overrides applied (runtime.Session.Options).
+func (s *Session) Options() runtime.SessionOptions { return s.opts }
 
 // Close releases the session and its environment reference.
 func (s *Session) Close() error {
 	if s.sess == nil {
 		return nil
 	}
-	err := s.sess.Destroy()
+	err := s.sess.Close()
 	s.sess = nil
 	s.destroyOutputs()
 	if cerr := s.env.Close(); err == nil {
