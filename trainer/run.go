@@ -32,8 +32,8 @@ const (
 	LatestFile  = "latest"        // names the newest checkpoint
 	MetricsFile = "metrics.jsonl" // one JSON object per G step
 	LossPlot    = "loss.png"
-	ConfigFile  = "config.yaml" // the effective configuration
-	metaRun     = "run"         // checkpoint metadata: RunInfo as JSON
+	ConfigFile  = "config.yaml"      // the effective configuration
+	metaRun     = checkpoint.MetaRun // checkpoint metadata: RunInfo as JSON
 )
 
 // RunInfo is what a run folder needs besides the Trainer: where the data

@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -10,26 +9,15 @@ import (
 	"github.com/tgan-dev/tgan/model"
 )
 
-// MetaState is the checkpoint metadata key of the trainer's state (JSON).
-const MetaState = "trainer_state"
+// MetaState is the checkpoint metadata key of the trainer's state (JSON);
+// the schema lives in internal/checkpoint.
+const MetaState = checkpoint.MetaState
 
-// Extra tensor names in checkpoints.
-const (
-	fixedZKey = "fixed_z"
-	optPrefix = "opt."
-)
+// optPrefix begins the names of optimizer tensors in checkpoints.
+const optPrefix = checkpoint.OptPrefix
 
 // State is the part of a Trainer that is not a tensor.
-type State struct {
-	Options   Options       `json:"options"`
-	Iter      int64         `json:"iteration"`
-	GSteps    int           `json:"g_steps"`
-	AdamGStep int           `json:"adam_g_step"`
-	AdamDStep int           `json:"adam_d_step"`
-	Loader    dataset.State `json:"loader"`
-	// AdamSR is the step count of MT-CT's sr_embed optimizer (absent when off).
-	AdamSR int `json:"adam_sr_step,omitempty"`
-}
+type State = checkpoint.State[Options]
 
 // Checkpoint returns the whole training state as a checkpoint. Its tensors
 // alias the Trainer's: save it before the next Step.
@@ -41,39 +29,36 @@ func (t *Trainer) Checkpoint() *checkpoint.Checkpoint {
 	if t.Loader != nil {
 		st.Loader = t.Loader.State()
 	}
-	js, _ := json.Marshal(st) // plain fields: cannot fail
 	extra := map[string]*model.Tensor{
-		fixedZKey: {Shape: []int{t.Opts.Samples, t.Config.LatentDim}, F32: t.FixedZ},
+		checkpoint.FixedZ: {Shape: []int{t.Opts.Samples, t.Config.LatentDim}, F32: t.FixedZ},
 	}
-	for net, a := range map[string]*Adam{"gen": t.OptG, "dis": t.OptD} {
+	for net, a := range map[string]*Adam{checkpoint.OptGen: t.OptG, checkpoint.OptDis: t.OptD} {
 		w := t.Gen
-		if net == "dis" {
+		if net == checkpoint.OptDis {
 			w = t.Dis
 		}
 		for name, m := range a.M {
 			shape := w[name].Shape
-			extra[optPrefix+net+".m."+name] = &model.Tensor{Shape: shape, F32: m}
-			extra[optPrefix+net+".v."+name] = &model.Tensor{Shape: shape, F32: a.V[name]}
+			extra[checkpoint.OptKey(net, "m", name)] = &model.Tensor{Shape: shape, F32: m}
+			extra[checkpoint.OptKey(net, "v", name)] = &model.Tensor{Shape: shape, F32: a.V[name]}
 		}
 	}
 	t.saveSR(extra)
 	t.saveAcc(extra)
-	return &checkpoint.Checkpoint{
-		Config: t.Config, Gen: t.Gen, AvgGen: t.AvgGen, Dis: t.Dis, Extra: extra,
-		Meta: map[string]string{MetaState: string(js)},
-	}
+	ck := &checkpoint.Checkpoint{Config: t.Config, Gen: t.Gen, AvgGen: t.AvgGen, Dis: t.Dis, Extra: extra}
+	_ = checkpoint.WriteState(ck, st) // plain fields: cannot fail
+	return ck
 }
 
 // Resume rebuilds a Trainer from a checkpoint written by Checkpoint, reading
 // further batches from src (the same dataset the run started with).
 func Resume(ck *checkpoint.Checkpoint, src dataset.Source) (*Trainer, error) {
-	raw, ok := ck.Meta[MetaState]
+	st, ok, err := checkpoint.ReadState[Options](ck)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, fmt.Errorf("checkpoint has no trainer state (not written by tgan train?)")
-	}
-	var st State
-	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return nil, fmt.Errorf("trainer state: %w", err)
 	}
 	t, err := New(ck.Config, st.Options, src)
 	if err != nil {
@@ -87,12 +72,12 @@ func Resume(ck *checkpoint.Checkpoint, src dataset.Source) (*Trainer, error) {
 	}
 	t.Iter, t.GSteps = st.Iter, st.GSteps
 	t.OptG.Step, t.OptD.Step = st.AdamGStep, st.AdamDStep
-	if z := ck.Extra[fixedZKey]; z != nil && len(z.F32) == len(t.FixedZ) {
+	if z := ck.Extra[checkpoint.FixedZ]; z != nil && len(z.F32) == len(t.FixedZ) {
 		copy(t.FixedZ, z.F32)
 	}
-	for net, a := range map[string]*Adam{"gen": t.OptG, "dis": t.OptD} {
+	for net, a := range map[string]*Adam{checkpoint.OptGen: t.OptG, checkpoint.OptDis: t.OptD} {
 		for _, name := range sortedKeys(a.M) {
-			m, v := ck.Extra[optPrefix+net+".m."+name], ck.Extra[optPrefix+net+".v."+name]
+			m, v := ck.Extra[checkpoint.OptKey(net, "m", name)], ck.Extra[checkpoint.OptKey(net, "v", name)]
 			if m == nil || v == nil || len(m.F32) != len(a.M[name]) || len(v.F32) != len(a.V[name]) {
 				return nil, fmt.Errorf("checkpoint lacks Adam moments of %s %q", net, name)
 			}

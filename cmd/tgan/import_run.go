@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,9 +14,6 @@ import (
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/trainer"
 )
-
-// metaRunInfo is the checkpoint metadata key of a run's RunInfo (trainer).
-const metaRunInfo = "run"
 
 // continueRun makes the imported checkpoint ck the newest checkpoint of the
 // tgan run in dir, so that 'tgan train --resume dir' continues from it with
@@ -44,15 +40,15 @@ func continueRun(dir string, ck *checkpoint.Checkpoint) (string, []string, error
 		return "", nil, fmt.Errorf("--run %s: the file lacks the EMA generator or the discriminator, which a resumed run needs", dir)
 	}
 	var notes []string
-	if ck.Meta[trainer.MetaState] == "" {
+	if ck.Meta[checkpoint.MetaState] == "" {
 		if notes, err = officialState(prev, ck); err != nil {
 			return "", nil, fmt.Errorf("--run %s: %w", dir, err)
 		}
 	}
-	ck.Meta[metaRunInfo] = prev.Meta[metaRunInfo]
-	var st trainer.State
-	if err := json.Unmarshal([]byte(ck.Meta[trainer.MetaState]), &st); err != nil {
-		return "", nil, fmt.Errorf("--run %s: trainer state: %w", dir, err)
+	ck.Meta[checkpoint.MetaRun] = prev.Meta[checkpoint.MetaRun]
+	st, _, err := checkpoint.ReadState[trainer.Options](ck)
+	if err != nil {
+		return "", nil, fmt.Errorf("--run %s: %w", dir, err)
 	}
 	out := filepath.Join(dir, trainer.CheckpointName(st.GSteps))
 	if _, err := os.Stat(out); err == nil {
@@ -70,9 +66,9 @@ func continueRun(dir string, ck *checkpoint.Checkpoint) (string, []string, error
 // the counters and hyper-parameters the official file carries, and gives
 // every tensor the run trains Adam moments (zero where the file had none).
 func officialState(prev, ck *checkpoint.Checkpoint) ([]string, error) {
-	var st trainer.State
-	if err := json.Unmarshal([]byte(prev.Meta[trainer.MetaState]), &st); err != nil {
-		return nil, fmt.Errorf("trainer state of its latest checkpoint: %w", err)
+	st, _, err := checkpoint.ReadState[trainer.Options](prev)
+	if err != nil {
+		return nil, fmt.Errorf("its latest checkpoint: %w", err)
 	}
 	num := func(key string) (float64, bool) {
 		v, err := strconv.ParseFloat(ck.Meta[key], 64)
@@ -102,7 +98,7 @@ func officialState(prev, ck *checkpoint.Checkpoint) ([]string, error) {
 	}
 	zeroed := 0
 	for k, t := range prev.Extra {
-		if strings.HasPrefix(k, "opt.") && ck.Extra[k] == nil {
+		if strings.HasPrefix(k, checkpoint.OptPrefix) && ck.Extra[k] == nil {
 			ck.Extra[k] = &model.Tensor{Shape: t.Shape, F32: make([]float32, len(t.F32))}
 			zeroed++
 		}
@@ -110,11 +106,9 @@ func officialState(prev, ck *checkpoint.Checkpoint) ([]string, error) {
 	if zeroed > 0 {
 		notes = append(notes, fmt.Sprintf("%d Adam moment tensors were not in the file: they start at zero", zeroed))
 	}
-	js, err := json.Marshal(st)
-	if err != nil {
+	if err := checkpoint.WriteState(ck, st); err != nil {
 		return nil, err
 	}
-	ck.Meta[trainer.MetaState] = string(js)
 	notes = append(notes, fmt.Sprintf("run continues at G step %d, iteration %d, data epoch %d (from its start)", st.GSteps, st.Iter, st.Loader.Epoch))
 	return notes, nil
 }

@@ -1,7 +1,6 @@
 package pth
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand"
 	"path"
@@ -161,15 +160,7 @@ func stateDict(order []model.Param, w model.Weights, prefix string) *pyDict {
 
 // trainerState returns the tgan trainer state of ck, if it has one.
 func trainerState(ck *checkpoint.Checkpoint) (trainer.State, bool, error) {
-	var st trainer.State
-	raw, ok := ck.Meta[trainer.MetaState]
-	if !ok {
-		return st, false, nil
-	}
-	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return st, false, fmt.Errorf("trainer state: %w", err)
-	}
-	return st, true, nil
+	return checkpoint.ReadState[trainer.Options](ck)
 }
 
 // Metadata keys of imported official checkpoints (see importer.topEntry).
@@ -256,19 +247,18 @@ func optimizerDict(ck *checkpoint.Checkpoint, cfg *model.Config, dis bool, steps
 
 func netName(dis bool) string {
 	if dis {
-		return "dis"
+		return checkpoint.OptDis
 	}
-	return "gen"
+	return checkpoint.OptGen
 }
 
-// optKey is the checkpoint name of an Adam moment ("m" or "v"), as the
-// trainer writes it.
-func optKey(net, moment, param string) string { return "opt." + net + "." + moment + "." + param }
+// optKey is the checkpoint name of an Adam moment ("m" or "v").
+func optKey(net, moment, param string) string { return checkpoint.OptKey(net, moment, param) }
 
 // fixedZ returns ck's fixed sample latents, or 100 fresh N(0,1) rows (seed
 // 0) when it has none, since the official scripts require the entry.
 func fixedZ(ck *checkpoint.Checkpoint, cfg *model.Config) (*model.Tensor, string) {
-	if z := ck.Extra["fixed_z"]; z != nil && z.F32 != nil {
+	if z := ck.Extra[checkpoint.FixedZ]; z != nil && z.F32 != nil {
 		return z, ""
 	}
 	r := rand.New(rand.NewSource(0))
@@ -313,7 +303,7 @@ func tganMeta(ck *checkpoint.Checkpoint) *pyDict {
 func tganExtra(ck *checkpoint.Checkpoint) *pyDict {
 	var keys []string
 	for k := range ck.Extra {
-		if k != "fixed_z" && !strings.HasPrefix(k, "opt.gen.") && !strings.HasPrefix(k, "opt.dis.") {
+		if k != checkpoint.FixedZ && !strings.HasPrefix(k, checkpoint.OptPrefix+checkpoint.OptGen+".") && !strings.HasPrefix(k, checkpoint.OptPrefix+checkpoint.OptDis+".") {
 			keys = append(keys, k)
 		}
 	}

@@ -40,10 +40,6 @@ type Model struct {
 	Info  Info
 }
 
-// metaTrainerState is the checkpoint metadata key of the trainer's state
-// (trainer.MetaState; not imported, so serving does not pull in training).
-const metaTrainerState = "trainer_state"
-
 // Open opens path as a generator and reads what the page shows about it:
 // the EMA/raw choice, the training step, the exported-from checkpoint.
 // The caller closes the model.
@@ -85,11 +81,8 @@ func Open(path string, opts engine.Options) (engine.Model, Info, error) {
 		info.Weights = "raw"
 	}
 	info.Precision = "fp32"
-	var st struct {
-		GSteps *int `json:"g_steps"`
-	}
-	if raw, ok := ck.Meta[metaTrainerState]; ok && json.Unmarshal([]byte(raw), &st) == nil {
-		info.Step = st.GSteps
+	if st, ok, err := checkpoint.ReadState[json.RawMessage](ck); ok && err == nil {
+		info.Step = &st.GSteps
 	}
 	return m, describe(info, m), nil
 }

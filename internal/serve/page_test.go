@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,7 +48,7 @@ func twoModels(t *testing.T, cfg Config) *running {
 		name string
 		raw  bool
 	}{{"a", false}, {"b", true}} {
-		path := writeTiny(t, int64(10+i), map[string]string{metaTrainerState: `{"g_steps": 42}`})
+		path := writeTiny(t, int64(10+i), map[string]string{checkpoint.MetaState: `{"g_steps": 42}`})
 		m, info, err := Open(path, engine.Options{RawGenerator: c.raw})
 		if err != nil {
 			t.Fatal(err)
@@ -74,13 +73,7 @@ func TestNames(t *testing.T) {
 }
 
 func TestOpenInfo(t *testing.T) {
-	// The key is trainer.MetaState, read from the source rather than
-	// imported so that serve's tests do not build the trainer.
-	src, err := os.ReadFile("../../trainer/state.go")
-	if err != nil || !strings.Contains(string(src), `MetaState = "`+metaTrainerState+`"`) {
-		t.Fatalf("trainer/state.go does not define MetaState = %q (%v)", metaTrainerState, err)
-	}
-	path := writeTiny(t, 3, map[string]string{metaTrainerState: `{"g_steps": 1900, "iteration": 3800}`})
+	path := writeTiny(t, 3, map[string]string{checkpoint.MetaState: `{"g_steps": 1900, "iteration": 3800}`})
 	for _, c := range []struct {
 		raw     bool
 		weights string
