@@ -1,5 +1,5 @@
 #!/bin/sh
-# Makes the files of BenchmarkVsTorchExport (exporter/fused/bench_test.go):
+# Makes the files of BenchmarkVsTorchExport (onnx/fused/bench_test.go):
 # DIR/<preset>/generator.onnx, written by tgan export, and DIR/<preset>/G.onnx,
 # torch.onnx.export (opset 17) of the same weights, for s, xl (= v1-cifar)
 # and final-cifar. The weights are random (make_golden.py's full-size cases,
@@ -7,7 +7,7 @@
 # python3-torch and python3-onnx (see testdata/ref/README.md); ~3 GB of disk.
 #
 #   sh benchmarks/fused_vs_torch.sh /tmp/fused-bench
-#   TGAN_FUSED_BENCH=/tmp/fused-bench go test -run '^$' -bench VsTorchExport -benchtime 5x ./exporter/fused/
+#   TGAN_FUSED_BENCH=/tmp/fused-bench go test -run '^$' -bench VsTorchExport -benchtime 5x ./onnx/fused/
 set -eu
 DIR=${1:-/tmp/tgan-fused-bench}
 TGAN=${TGAN:-go run ./cmd/tgan}

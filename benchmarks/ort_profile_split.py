@@ -9,7 +9,7 @@ and in the torch.onnx.export file (same shapes, same MLAS kernel), so they cap
 the throughput ratio any attention rewrite can reach (issue 12).
 
     TGAN_ORT_PROFILE=/tmp/prof/p TGAN_FUSED_BENCH=/tmp/fused-bench \
-        go test -run '^$' -bench VsTorchExport -benchtime 3x ./exporter/fused/
+        go test -run '^$' -bench VsTorchExport -benchtime 3x ./onnx/fused/
     python3 benchmarks/ort_profile_split.py /tmp/prof/p_*.json
 
 A profile's first run (the warm-up) is left out. Attention is every node of

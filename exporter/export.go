@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/onnx/fused"
 )
 
 // Values of the "tgan.network" metadata key.

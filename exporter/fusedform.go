@@ -3,8 +3,8 @@ package exporter
 import (
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/onnx/fused"
 )
 
 // marshal encodes m deterministically; a non-empty form.Target encodes its

@@ -6,10 +6,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/onnx/fused"
 	"github.com/tgan-dev/tgan/runtime"
 )
 

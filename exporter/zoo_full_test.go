@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/onnx/fused"
 	"github.com/tgan-dev/tgan/runtime"
 )
 

@@ -12,6 +12,14 @@
 // model with one float32 input and one float32 output whose first axis is the
 // batch.
 //
+// Sessions: every ONNX Runtime session, a Model's and the training graphs'
+// of internal/lower, is a [Session] created by [Env.NewSession] or
+// [Env.OpenSession] from a [SessionOptions] (provider, CUDA device, threads,
+// spinning, CPU arena, TF32, profiling, the fused rewrite of a tgan file),
+// whose defaults per use are [InferenceSessionOptions] and
+// [TrainingSessionOptions]; [ApplyEnv] is the one place environment
+// variables override them.
+//
 // Execution providers: [CPU], [CUDA] and [Auto]. CUDA is strict: every failure
 // while enabling it is an error that names CUDA and the reason; it never falls
 // back to CPU silently. Auto tries CUDA and, when it fails, runs on CPU and

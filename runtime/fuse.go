@@ -1,7 +1,7 @@
 package runtime
 
 import (
-	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/onnx/fused"
 )
 
 // KeyFused is the metadata key that a session running the fused form of a

@@ -9,7 +9,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/onnx/fused"
 )
 
 // SessionOptions configures one ONNX Runtime session: every session tgan

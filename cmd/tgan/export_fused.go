@@ -9,8 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/onnx/fused"
 )
 
 // fusedTarget parses --fused; "" when it is not given.

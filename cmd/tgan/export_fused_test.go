@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/exporter"
-	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/onnx/fused"
 	"github.com/tgan-dev/tgan/runtime"
 	"github.com/urfave/cli/v2"
 )

@@ -1,7 +1,7 @@
 // Package testkit holds what the tests of several packages share: the
 // relative-error measures of the parity tests, the ONNX Runtime gate and
 // the micro model config. It imports only model (not runtime), so that the
-// tests of every package, runtime and exporter/fused included, can use it.
+// tests of every package, runtime and onnx/fused included, can use it.
 //
 // Parity tests, the ones that compare with the reference PyTorch/Python
 // goldens or one executor with another, are named TestParity...:

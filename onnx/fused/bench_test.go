@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/internal/testkit"
+	"github.com/tgan-dev/tgan/onnx/fused"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -69,7 +69,7 @@ const FormsEnv = "TGAN_FUSED_BENCH_FORMS"
 // throughput relative to the torch export's), and session creation times.
 // FormsEnv adds forms beyond torch, tgan and standard.
 //
-//	TGAN_FUSED_BENCH=DIR go test -run '^$' -bench VsTorchExport -benchtime 9x ./exporter/fused/
+//	TGAN_FUSED_BENCH=DIR go test -run '^$' -bench VsTorchExport -benchtime 9x ./onnx/fused/
 func BenchmarkVsTorchExport(b *testing.B) {
 	dir := os.Getenv(BenchEnv)
 	if dir == "" {

@@ -9,7 +9,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/tgan-dev/tgan/exporter/fused"
+	"github.com/tgan-dev/tgan/onnx/fused"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -22,7 +22,7 @@ import (
 // images/s and session creation times. Sessions are made directly with
 // onnxruntime_go, 2 intra-op threads.
 //
-//	TGAN_FUSED_BENCH=DIR go test -run '^$' -bench SessionOptions -benchtime 9x ./exporter/fused/
+//	TGAN_FUSED_BENCH=DIR go test -run '^$' -bench SessionOptions -benchtime 9x ./onnx/fused/
 func BenchmarkSessionOptions(b *testing.B) {
 	dir := os.Getenv(BenchEnv)
 	if dir == "" {

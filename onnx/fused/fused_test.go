@@ -13,10 +13,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tgan-dev/tgan/exporter"
-	"github.com/tgan-dev/tgan/exporter/fused"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/onnx/fused"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
@@ -331,7 +331,7 @@ const FullEnv = "TGAN_FUSED_FULL"
 // TestParityFullPresets is TestParityFusedStandard on the full-size generators
 // s, xl and final-cifar with random weights (TGAN_FUSED_FULL=1):
 //
-//	TGAN_FUSED_FULL=1 go test -run ParityFullPresets -v -timeout 30m ./exporter/fused/
+//	TGAN_FUSED_FULL=1 go test -run ParityFullPresets -v -timeout 30m ./onnx/fused/
 func TestParityFullPresets(t *testing.T) {
 	if os.Getenv(FullEnv) == "" {
 		t.Skipf("%s not set", FullEnv)
