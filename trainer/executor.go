@@ -20,29 +20,58 @@ type executor interface {
 }
 
 // output is a node an executor must be able to read, with its name in a
-// lowered model.
+// lowered model. With bind set, the executor writes the node's value into
+// bind at every run (gradient buffers, and the update's state in place),
+// and Go does not read it back.
 type output struct {
 	node *G.Node
 	name string
+	bind []float32
 }
 
 // graphRunner is what the trainer opens executors for: a training graph
-// (gradNet) or a forward-only generator (fwdNet).
+// (gradNet), a forward-only generator (fwdNet), or an accumulation, norm
+// or update graph (sumGraph). stateNodes are its inputs whose memory stays
+// put between runs (weights, optimizer state, gradient buffers).
 type graphRunner interface {
 	graph() *G.ExprGraph
 	outputs() []output
+	stateNodes() G.Nodes
 }
 
-// tapeExecutor is Gorgonia's tape machine over the whole graph.
-type tapeExecutor struct{ vm G.VM }
+// tapeExecutor is Gorgonia's tape machine over the whole graph; after each
+// run it copies the bound outputs into their buffers.
+type tapeExecutor struct {
+	vm    G.VM
+	binds []output
+}
 
-func newTapeExecutor(g *G.ExprGraph) *tapeExecutor {
-	return &tapeExecutor{vm: G.NewTapeMachine(g)}
+func newTapeExecutor(r graphRunner) *tapeExecutor {
+	var opts []G.VMOpt
+	if _, ok := r.(*sumGraph); ok {
+		// The update's outputs (new m, v, w) are also read by later nodes,
+		// and the tape machine reuses a node's memory after its last read:
+		// TraceExec keeps each node's own value.
+		opts = append(opts, G.TraceExec())
+	}
+	e := &tapeExecutor{vm: G.NewTapeMachine(r.graph(), opts...)}
+	for _, o := range r.outputs() {
+		if o.bind != nil {
+			e.binds = append(e.binds, o)
+		}
+	}
+	return e
 }
 
 func (e *tapeExecutor) run() error {
 	e.vm.Reset()
-	return e.vm.RunAll()
+	if err := e.vm.RunAll(); err != nil {
+		return err
+	}
+	for _, o := range e.binds {
+		copy(o.bind, denseData(o.node.Value()))
+	}
+	return nil
 }
 
 // value copies: the tape machine may reuse a node's memory on the next run.
@@ -72,6 +101,17 @@ func (t *Trainer) runners() []runnerSlot {
 			out = append(out, runnerSlot{f.name, f, &f.exec})
 		}
 	}
+	sums := []*sumGraph{t.dAccNet, t.leakNet, t.gAccNet}
+	for _, u := range []*updater{t.dUpd, t.gUpd} {
+		if u != nil {
+			sums = append(sums, u.norm, u.update)
+		}
+	}
+	for _, s := range sums {
+		if s != nil {
+			out = append(out, runnerSlot{s.name, s, &s.exec})
+		}
+	}
 	return out
 }
 
@@ -79,7 +119,7 @@ func (t *Trainer) runners() []runnerSlot {
 // machine, or g lowered to ONNX and run by ONNX Runtime.
 func (t *Trainer) openExecutor(name string, g graphRunner) (executor, error) {
 	if t.ort == nil {
-		return newTapeExecutor(g.graph()), nil
+		return newTapeExecutor(g), nil
 	}
 	return t.ort.open(t, name, g)
 }

@@ -117,7 +117,13 @@ func (st *ortState) open(t *Trainer, name string, g graphRunner) (executor, erro
 	if err != nil {
 		return nil, err
 	}
-	s, err := lower.OpenWith(l, t.ortSessionOptions(st.provider), st.libPath)
+	bind := lower.Bind{}
+	for _, o := range g.outputs() {
+		if o.bind != nil {
+			bind[o.name] = o.bind
+		}
+	}
+	s, err := lower.OpenWith(l, t.ortSessionOptions(st.provider), st.libPath, bind)
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
@@ -130,6 +136,7 @@ func (st *ortState) open(t *Trainer, name string, g graphRunner) (executor, erro
 func (t *Trainer) lowerGraph(name string, g graphRunner) (*lower.Lowerer, map[*G.Node]int, error) {
 	l := lower.New(name)
 	l.Ext = (&lowering{t: t, augIn: map[*augSlot]augInputs{}}).ext
+	l.MarkState(g.stateNodes()...)
 	index := map[*G.Node]int{}
 	for _, o := range g.outputs() {
 		if err := l.Output(o.node, o.name); err != nil {

@@ -70,7 +70,8 @@ type lossRunner struct {
 }
 
 func (r lossRunner) graph() *G.ExprGraph { return r.g }
-func (r lossRunner) outputs() []output   { return []output{{r.loss, "loss"}, {r.grad, "grad"}} }
+func (r lossRunner) outputs() []output   { return []output{{node: r.loss, name: "loss"}, {node: r.grad, name: "grad"}} }
+func (r lossRunner) stateNodes() G.Nodes { return nil }
 
 // checkLossGraph builds build(logits) on logits x [n, 1], compares the
 // tape's loss with want and its gradient with central differences of
@@ -91,7 +92,7 @@ func checkLossGraph(t *testing.T, what string, x []float32, want func([]float64)
 		t.Fatal(err)
 	}
 	r := lossRunner{g: g, loss: loss, grad: grads[0]}
-	tape := newTapeExecutor(g)
+	tape := newTapeExecutor(r)
 	defer tape.close()
 	if err := tape.run(); err != nil {
 		t.Fatal(err)

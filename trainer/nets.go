@@ -32,6 +32,9 @@ type gradNet struct {
 	leak      G.Nodes  // d cost / d D parameter, in leakNames order
 	stats     map[string]*G.Node
 	exec      executor
+	// The gradients' buffers: every run writes grads into gradBuf and
+	// leak into leakBuf (bound outputs), where the update graphs read them.
+	gradBuf, leakBuf map[string][]float32
 }
 
 // Statistics of the graphs (gradNet.stats keys).
@@ -59,6 +62,10 @@ func (gn *gradNet) compile(leak bool, skip ...string) error {
 		return fmt.Errorf("%s: differentiate: %w", gn.name, err)
 	}
 	gn.grads, gn.leak = grads[:len(gn.names)], grads[len(gn.names):]
+	gn.gradBuf = gradBuffers(gn.names, func(p string) int { return gn.net.Params[p].Shape().TotalSize() })
+	if leak {
+		gn.leakBuf = gradBuffers(gn.leakNames, func(p string) int { return gn.dNet.Params[p].Shape().TotalSize() })
+	}
 	return nil
 }
 
@@ -87,17 +94,26 @@ func (gn *gradNet) graph() *G.ExprGraph { return gn.net.Graph }
 // outputs lists every node the trainer reads after a run, with the output
 // names of the lowered model.
 func (gn *gradNet) outputs() []output {
-	outs := []output{{gn.cost, "cost"}}
+	outs := []output{{node: gn.cost, name: "cost"}}
 	for i, g := range gn.grads {
-		outs = append(outs, output{g, "grad/" + gn.names[i]})
+		outs = append(outs, output{g, "grad/" + gn.names[i], gn.gradBuf[gn.names[i]]})
 	}
 	for i, g := range gn.leak {
-		outs = append(outs, output{g, leakPrefix + gn.leakNames[i]})
+		outs = append(outs, output{g, leakPrefix + gn.leakNames[i], gn.leakBuf[gn.leakNames[i]]})
 	}
 	for _, k := range sortedKeys(gn.stats) {
-		outs = append(outs, output{gn.stats[k], "stat/" + k})
+		outs = append(outs, output{node: gn.stats[k], name: "stat/" + k})
 	}
 	return outs
+}
+
+// stateNodes are the parameters of the nets in the graph.
+func (gn *gradNet) stateNodes() G.Nodes {
+	nodes := paramNodes(gn.net, paramNames(gn.net, nil))
+	if gn.dNet != nil {
+		nodes = append(nodes, paramNodes(gn.dNet, paramNames(gn.dNet, nil))...)
+	}
+	return nodes
 }
 
 // run executes the graph (forward and backward) once.
@@ -112,22 +128,13 @@ func (gn *gradNet) stat(name string) float64 { return float64(gn.exec.value(gn.s
 // setInput copies x into the graph's input node.
 func (gn *gradNet) setInput(x []float32) { copy(denseData(gn.input.Value()), x) }
 
-// paramGrads returns the gradients of the trained net's parameters by
-// name, valid until the graph runs again (the step consumes them before
-// that).
-func (gn *gradNet) paramGrads() map[string][]float32 { return gn.read(gn.names, gn.grads) }
+// paramGrads returns the buffers the last run wrote the trained net's
+// parameter gradients into (by name); the next run overwrites them.
+func (gn *gradNet) paramGrads() map[string][]float32 { return gn.gradBuf }
 
-// leakGrads returns D's parameter gradients of the G step's loss (the
-// leak), valid until the graph runs again.
-func (gn *gradNet) leakGrads() map[string][]float32 { return gn.read(gn.leakNames, gn.leak) }
-
-func (gn *gradNet) read(names []string, nodes G.Nodes) map[string][]float32 {
-	out := make(map[string][]float32, len(names))
-	for i, name := range names {
-		out[name] = gn.exec.value(nodes[i])
-	}
-	return out
-}
+// leakGrads returns the buffers of D's parameter gradients of the G step's
+// loss (the leak).
+func (gn *gradNet) leakGrads() map[string][]float32 { return gn.leakBuf }
 
 // buildDStep is the D step's graph: the batch [2b, 3, S, S] (real, then
 // fake) through DiffAugment (real and fake halves drawn apart) and D, cost
@@ -238,7 +245,8 @@ type fwdNet struct {
 }
 
 func (f *fwdNet) graph() *G.ExprGraph { return f.net.Graph }
-func (f *fwdNet) outputs() []output   { return []output{{f.net.Output, "image"}} }
+func (f *fwdNet) outputs() []output   { return []output{{node: f.net.Output, name: "image"}} }
+func (f *fwdNet) stateNodes() G.Nodes { return paramNodes(f.net, paramNames(f.net, nil)) }
 
 // forward runs the net on z and returns its output, valid until the next
 // run.

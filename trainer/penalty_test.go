@@ -41,7 +41,7 @@ func checkPenalty(t *testing.T, cfg *model.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pen.exec = newTapeExecutor(pen.graph())
+	pen.exec = newTapeExecutor(pen)
 	S := cfg.ImageSize
 	policy, _ := augment.ParsePolicy("translation,cutout,color")
 	policy.CutoutProb = 1

@@ -92,43 +92,21 @@ func buildSR(cfg *model.Config, o Options, w model.Weights) (*gradNet, error) {
 }
 
 // srStep runs the SR task on the real batch at the given mask epoch and
-// returns the unweighted MSE and the gradients of the weighted loss by
-// parameter name (G's and sr_embed's).
-func (t *Trainer) srStep(real []float32, epoch int) (float64, map[string][]float32, error) {
+// returns the unweighted MSE; the gradients of the weighted loss (G's and
+// sr_embed's) stay in the graph's buffers for the G update.
+func (t *Trainer) srStep(real []float32, epoch int) (float64, error) {
 	S := t.Config.ImageSize
 	low, err := gmodel.Downsample(real, t.Opts.DisBatch, S, t.Config.BottomWidth)
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	copy(denseData(t.srNet.target.Value()), real)
 	t.srNet.setInput(low)
 	t.srNet.net.SetEpoch(epoch)
 	if err := t.srNet.run(); err != nil {
-		return 0, nil, fmt.Errorf("SR task: %w", err)
+		return 0, fmt.Errorf("SR task: %w", err)
 	}
-	return t.srNet.stat(statMSE), t.srNet.paramGrads(), nil
-}
-
-// addSRGrads adds the SR gradients into the G step's: G's tensors into
-// t.gGrads, sr_embed's into t.srGrads. It returns the union (sharing the
-// slices) for the joint clipping.
-func (t *Trainer) addSRGrads(sg map[string][]float32) map[string][]float32 {
-	t.srGrads = map[string][]float32{}
-	all := make(map[string][]float32, len(t.gGrads)+len(sg))
-	for name, g := range t.gGrads {
-		all[name] = g
-	}
-	for name, g := range sg {
-		if d, ok := t.gGrads[name]; ok {
-			for i, v := range g {
-				d[i] += v
-			}
-			continue
-		}
-		t.srGrads[name] = g
-		all[name] = g
-	}
-	return all
+	return t.srNet.stat(statMSE), nil
 }
 
 // saveSR puts the SR tensors and their Adam moments into a checkpoint's

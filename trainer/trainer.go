@@ -44,10 +44,15 @@ type Trainer struct {
 	sampler *fwdNet    // AvgGen, batch sampleChunk (built on first use)
 	rng     *rand.Rand // the current iteration's random source
 	ort     *ortState  // the ONNX Runtime executor kind (nil: the tape machine)
-	gGrads  map[string][]float32
-	// accD sums the D gradients of the micro-batches (and the G step's
-	// leak) since the last D step; nil when empty. Checkpoints keep it.
-	accD map[string][]float32
+	// The update (update.go). accD sums the D gradients of the
+	// micro-batches (and the G step's leak) since the last D step when the
+	// recipe accumulates (nil otherwise); accPending says it holds a sum
+	// (checkpoints keep it then). accG sums G's micro-batches
+	// (GAccumulate > 1).
+	accD, accG                map[string][]float32
+	accPending                bool
+	dAccNet, leakNet, gAccNet *sumGraph
+	dUpd, gUpd                *updater
 	// Test hooks: fixed interpolation weights, and a view of the clipped
 	// gradients of each step ("dis", "gen").
 	alpha     []float32
@@ -61,9 +66,8 @@ type Trainer struct {
 	// dSteppedHook runs between an iteration's D step and its G step.
 	dSteppedHook func()
 
-	// MT-CT (sr.go; zero unless Opts.SRWeight > 0).
-	srNet   *gradNet             // G's SR path, batch DisBatch, cost = SRWeight * MSE
-	srGrads map[string][]float32 // sr_embed's gradients of the G step
+	// MT-CT (sr.go; nil unless Opts.SRWeight > 0).
+	srNet *gradNet // G's SR path, batch DisBatch, cost = SRWeight * MSE
 
 	ortDevice int // CUDA device of the ONNX Runtime executor (SetORTDevice)
 }
@@ -122,6 +126,7 @@ func New(cfg *model.Config, opts Options, src dataset.Source) (*Trainer, error) 
 	if err := t.initSR(); err != nil {
 		return nil, err
 	}
+	t.buildUpdate()
 	if err := t.reopen(); err != nil { // every graph on the tape machine
 		return nil, err
 	}
@@ -234,11 +239,10 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 	st := Stats{Iter: t.Iter, Epoch: t.Epoch()}
 	t.gFwd.net.SetEpoch(st.Epoch)
 	t.gTrain.net.SetEpoch(st.Epoch)
-	grads, err := t.dMicroBatch(real, z, &st)
-	if err != nil {
+	if err := t.dMicroBatch(real, z, &st); err != nil {
 		return st, err
 	}
-	if err := t.dStep(grads, &st); err != nil {
+	if err := t.dStep(&st); err != nil {
 		return st, err
 	}
 	if t.dSteppedHook != nil {
@@ -248,11 +252,6 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 		if err := t.gStep(zg, real, &st); err != nil {
 			return st, err
 		}
-		t.OptG.Update(t.Gen, t.gGrads)
-		if t.OptSR != nil {
-			t.OptSR.Update(t.SR, t.srGrads)
-		}
-		t.updateEMA()
 		t.GSteps++
 	}
 	st.GStep = t.GSteps
@@ -261,13 +260,13 @@ func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Sta
 }
 
 // dMicroBatch runs D's loss (and the penalty) on one micro-batch: real
-// and G(z), and returns the gradients of the whole D loss.
-func (t *Trainer) dMicroBatch(real, z []float32, st *Stats) (map[string][]float32, error) {
+// and G(z). The gradients stay in the graphs' buffers (t.dSources).
+func (t *Trainer) dMicroBatch(real, z []float32, st *Stats) error {
 	o := t.Opts
 	t.drawNoise("g/fake", t.gFwd.net)
 	fake, err := t.gFwd.forward(z)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n := len(real)
 	in := denseData(t.dTrain.input.Value())
@@ -276,54 +275,64 @@ func (t *Trainer) dMicroBatch(real, z []float32, st *Stats) (map[string][]float3
 	t.dTrain.slot.set(t.sampleAug("real", o.DisBatch), t.sampleAug("fake", o.DisBatch))
 	t.drawNoise("dis", t.dTrain.net)
 	if err := t.dTrain.run(); err != nil {
-		return nil, fmt.Errorf("D step: %w", err)
+		return fmt.Errorf("D step: %w", err)
 	}
-	grads := t.dTrain.paramGrads()
 	st.DLoss, st.DReal, st.DFake = t.dTrain.costValue(), t.dTrain.stat(statReal), t.dTrain.stat(statFake)
 	st.Wasserstein = st.DReal - st.DFake
 	if t.pen != nil {
-		gp, pg, err := t.penalty(real, fake)
+		gp, err := t.penalty(real, fake)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		w := o.GPWeight / (o.Phi * o.Phi)
 		st.GP = gp
-		st.DLoss += w * gp
-		addGrads(grads, pg, float32(w))
+		st.DLoss += t.gpWeight() * gp
 	}
 	if !finite(st.DLoss) {
-		return nil, fmt.Errorf("iteration %d: D loss %v: %w", t.Iter, st.DLoss, ErrNonFinite)
+		return fmt.Errorf("iteration %d: D loss %v: %w", t.Iter, st.DLoss, ErrNonFinite)
 	}
-	return grads, nil
+	return nil
 }
 
-// dStep adds a micro-batch's gradients to the accumulation and, when it
-// completes Accumulate micro-batches, clips the sum and updates D.
-func (t *Trainer) dStep(grads map[string][]float32, st *Stats) error {
+// gpWeight is the penalty's weight in the D loss.
+func (t *Trainer) gpWeight() float64 { return t.Opts.GPWeight / (t.Opts.Phi * t.Opts.Phi) }
+
+// dStep adds the micro-batch's gradients to the accumulation (when the
+// recipe accumulates) and, when it completes Accumulate micro-batches,
+// clips the sum and updates D (update.go).
+func (t *Trainer) dStep(st *Stats) error {
 	o := t.Opts
-	if t.accD != nil || o.Accumulate > 1 { // else: the single-batch step of the default recipe
-		accumulate(&t.accD, grads, float32(1/float64(o.Accumulate)))
-		grads = t.accD
+	micro := []float32{1, float32(t.gpWeight())} // the D step's and the penalty's gradients
+	if t.pen == nil {
+		micro = micro[:1]
+	}
+	if t.accD != nil {
+		inv := float32(1 / float64(o.Accumulate))
+		for i := range micro {
+			micro[i] *= inv
+		}
+		if err := t.accumulateD(t.dAccNet, micro...); err != nil {
+			return err
+		}
 	}
 	if (t.Iter+1)%int64(o.Accumulate) != 0 {
 		return nil
 	}
-	t.accD = nil
-	st.DGradNorm = clipGrads(grads, o.ClipNorm)
-	if t.gradsHook != nil {
-		t.gradsHook("dis", grads)
+	scales := micro
+	if t.accD != nil {
+		scales, t.accPending = []float32{1}, false
 	}
-	if !finite(st.DGradNorm) {
-		return fmt.Errorf("iteration %d: D loss %v, gradient norm %v: %w", t.Iter, st.DLoss, st.DGradNorm, ErrNonFinite)
+	norm, err := t.step(t.dUpd, t.OptD, scales, "dis", nil)
+	st.DGradNorm = norm
+	if err != nil {
+		return fmt.Errorf("iteration %d: D loss %v, gradient norm %v: %w", t.Iter, st.DLoss, norm, err)
 	}
-	t.OptD.Update(t.Dis, grads)
 	st.DStepped = true
 	return nil
 }
 
-// penalty returns the WGAN-GP penalty on interpolates of real and fake and
-// its gradient with respect to D's weights.
-func (t *Trainer) penalty(real, fake []float32) (float64, map[string][]float32, error) {
+// penalty returns the WGAN-GP penalty on interpolates of real and fake;
+// its gradient with respect to D's weights stays in the graph's buffers.
+func (t *Trainer) penalty(real, fake []float32) (float64, error) {
 	o, S, rng := t.Opts, t.Config.ImageSize, t.rng
 	per := 3 * S * S
 	xhat := denseData(t.pen.input.Value())
@@ -339,22 +348,23 @@ func (t *Trainer) penalty(real, fake []float32) (float64, map[string][]float32, 
 	t.pen.slot.set(t.sampleAug("pen", o.DisBatch))
 	t.drawNoise("pen", t.pen.net)
 	if err := t.pen.run(); err != nil {
-		return 0, nil, fmt.Errorf("gradient penalty: %w", err)
+		return 0, fmt.Errorf("gradient penalty: %w", err)
 	}
-	return t.pen.costValue(), t.pen.paramGrads(), nil
+	return t.pen.costValue(), nil
 }
 
-// gStep computes the (clipped) G gradients of GAccumulate micro-batches
-// (z from zg, else fresh draws; each loss scaled 1/GAccumulate) into
-// t.gGrads; with GradLeak, D's gradients of the same losses go into the
-// next D step's accumulation. With MT-CT on, the SR task on the real batch
-// adds its gradients (sr_embed's go to t.srGrads) before the joint
-// clipping.
+// gStep runs GAccumulate G micro-batches (z from zg, else fresh draws;
+// each loss scaled 1/GAccumulate), summing their gradients when there is
+// more than one; with GradLeak, D's gradients of the same losses go into
+// the next D step's accumulation. With MT-CT on, the SR task on the real
+// batch adds its gradients (G's and sr_embed's) before the joint
+// clipping. Then G (and sr_embed) take their Adam step and AvgGen its EMA
+// step.
 func (t *Trainer) gStep(zg, real []float32, st *Stats) error {
 	o := t.Opts
 	n, per := o.GAccumulate, o.GenBatch*t.Config.LatentDim
-	scale := 1 / float64(n)
-	t.gGrads, st.GLoss = nil, 0
+	scale := float32(1 / float64(n))
+	st.GLoss = 0
 	for j := 0; j < n; j++ {
 		t.gTrain.setInput(randOr(zg, j*per, per, t.rng))
 		t.drawNoise("g/gen", t.gTrain.net)
@@ -363,48 +373,45 @@ func (t *Trainer) gStep(zg, real []float32, st *Stats) error {
 		if err := t.gTrain.run(); err != nil {
 			return fmt.Errorf("G step: %w", err)
 		}
-		if n == 1 { // the default recipe: no accumulation copy
-			t.gGrads = t.gTrain.paramGrads()
-		} else {
-			accumulate(&t.gGrads, t.gTrain.paramGrads(), float32(scale))
+		st.GLoss += t.gTrain.costValue() * float64(scale)
+		if t.gAccNet != nil {
+			if err := t.gAccNet.set(map[string]float32{"keep": float32(min(j, 1))}); err != nil {
+				return err
+			}
+			if err := t.gAccNet.setScales(scale); err != nil {
+				return err
+			}
+			if err := t.gAccNet.run(); err != nil {
+				return err
+			}
 		}
-		st.GLoss += t.gTrain.costValue() * scale
 		if o.GradLeak {
-			accumulate(&t.accD, t.gTrain.leakGrads(), float32(scale))
+			if err := t.accumulateD(t.leakNet, scale); err != nil {
+				return err
+			}
 		}
 	}
-	all := t.gGrads
 	if t.srNet != nil {
-		sl, sg, err := t.srStep(real, st.Epoch)
+		sl, err := t.srStep(real, st.Epoch)
 		if err != nil {
 			return err
 		}
 		st.SRLoss = sl
-		all = t.addSRGrads(sg)
 	}
-	st.GGradNorm = clipGrads(all, t.Opts.ClipNorm)
-	if t.gradsHook != nil {
-		t.gradsHook("gen", all)
+	if !finite(st.GLoss) || !finite(st.SRLoss) {
+		return fmt.Errorf("iteration %d: G loss %v, SR loss %v: %w", t.Iter, st.GLoss, st.SRLoss, ErrNonFinite)
 	}
-	if !finite(st.GLoss) || !finite(st.GGradNorm) {
-		return fmt.Errorf("iteration %d: G loss %v, gradient norm %v: %w", t.Iter, st.GLoss, st.GGradNorm, ErrNonFinite)
+	scales := []float32{1, 1}[:len(t.gUpd.sources)] // G's (summed) gradients, the SR task's
+	norm, err := t.step(t.gUpd, t.OptG, scales, "gen", map[string]float32{"beta": float32(t.emaBeta())})
+	st.GGradNorm = norm
+	if err != nil {
+		return fmt.Errorf("iteration %d: G loss %v, gradient norm %v: %w", t.Iter, st.GLoss, norm, err)
 	}
-	if !finite(st.SRLoss) {
-		return fmt.Errorf("iteration %d: SR loss %v: %w", t.Iter, st.SRLoss, ErrNonFinite)
+	if t.OptSR != nil {
+		t.OptSR.Step = t.OptG.Step // sr_embed steps with G (update.go)
 	}
 	st.GStepped = true
 	return nil
-}
-
-// updateEMA moves AvgGen toward Gen with EMABeta.
-func (t *Trainer) updateEMA() {
-	b := float32(t.emaBeta())
-	for name, p := range t.Gen {
-		a := t.AvgGen[name]
-		for i, v := range p.F32 {
-			a.F32[i] = v + b*(a.F32[i]-v)
-		}
-	}
 }
 
 // emaBeta is the EMA decay of the current G step (GSteps done before it):

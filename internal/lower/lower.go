@@ -50,6 +50,7 @@ type Lowerer struct {
 	rowStats map[string][2]string // x -> (mean, inv std) of its rows
 	counter  int
 	onesOf   map[int]string
+	state    map[*G.Node]bool
 	err      error
 }
 
@@ -61,6 +62,17 @@ func New(name string) *Lowerer {
 		prefix:   map[*G.ExprGraph]string{},
 		rowStats: map[string][2]string{},
 		onesOf:   map[int]string{},
+		state:    map[*G.Node]bool{},
+	}
+}
+
+// MarkState marks input nodes whose values stay where they are between
+// runs (weights, optimizer state, gradient buffers): a Session does not
+// count them among what a run moves between Go and ONNX Runtime
+// (Session.Moved).
+func (l *Lowerer) MarkState(nodes ...*G.Node) {
+	for _, n := range nodes {
+		l.state[n] = true
 	}
 }
 
@@ -197,6 +209,9 @@ func (l *Lowerer) input(n *G.Node) (string, error) {
 		return "", fmt.Errorf("lower: input node %s has no value", n.Name())
 	}
 	shape := []int(n.Shape())
+	if len(shape) == 0 { // a scalar input (the update's step sizes) as [1]: onnxruntime_go's tensors have a dimension
+		shape = []int{1}
+	}
 	name := l.prefix[n.Graph()] + n.Name()
 	l.inputs = append(l.inputs, Input{Name: name, Node: n, Shape: shape})
 	return l.G.Input(name, dims64(shape)...), nil

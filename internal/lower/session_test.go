@@ -48,7 +48,7 @@ func TestTrainingSessionOptions(t *testing.T) {
 	t.Setenv(runtime.SpinEnv, "on")
 	o := runtime.TrainingSessionOptions(runtime.CPU)
 	o.ProfilePrefix = filepath.Join(t.TempDir(), "train")
-	if s, err = OpenWith(expLowerer(t), o, ""); err != nil {
+	if s, err = OpenWith(expLowerer(t), o, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if !s.Options().Spinning || s.Options().CPUArena {
@@ -77,7 +77,7 @@ func TestTrainingSessionOptions(t *testing.T) {
 func TestTrainingSessionRefusals(t *testing.T) {
 	o := runtime.TrainingSessionOptions(runtime.CUDA)
 	o.DeviceID = -1
-	if _, err := OpenWith(expLowerer(t), o, ""); err == nil || !strings.Contains(err.Error(), "CUDA device id -1") {
+	if _, err := OpenWith(expLowerer(t), o, "", nil); err == nil || !strings.Contains(err.Error(), "CUDA device id -1") {
 		t.Errorf("device -1: %v", err)
 	}
 	if _, err := Open(expLowerer(t), runtime.Auto, ""); err == nil || !strings.Contains(err.Error(), "auto") {

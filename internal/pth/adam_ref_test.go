@@ -59,7 +59,9 @@ func TestAdamStepForReference(t *testing.T) {
 			}
 			grads[name] = g
 		}
-		a.Update(w, grads)
+		if err := a.Update(w, grads); err != nil {
+			t.Fatal(err)
+		}
 		var gf, pf, mf, vf []float32
 		for _, n := range names {
 			gf, pf = append(gf, grads[n]...), append(pf, w[n].F32...)
