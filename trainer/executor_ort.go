@@ -23,6 +23,10 @@ type ortState struct {
 	libPath  string
 	fallback string // why Auto runs on CPU
 	sessions []*lower.Session
+	// moved collects every run's Go<->ONNX Runtime transfers while
+	// recording (the bytes-per-iteration test).
+	recording bool
+	moved     []lower.Transfer
 }
 
 // UseExecutor selects what runs the training graphs: ExecutorGorgonia
@@ -128,7 +132,7 @@ func (st *ortState) open(t *Trainer, name string, g graphRunner) (executor, erro
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
 	st.sessions = append(st.sessions, s)
-	return &ortExecutor{sess: s, index: index}, nil
+	return &ortExecutor{sess: s, index: index, st: st}, nil
 }
 
 // lowerGraph lowers g's outputs (and everything they depend on) to ONNX;
@@ -153,6 +157,7 @@ type ortExecutor struct {
 	sess  *lower.Session
 	index map[*G.Node]int
 	outs  [][]float32
+	st    *ortState
 }
 
 func (e *ortExecutor) run() error {
@@ -161,6 +166,9 @@ func (e *ortExecutor) run() error {
 		return err
 	}
 	e.outs = outs
+	if e.st != nil && e.st.recording {
+		e.st.moved = append(e.st.moved, e.sess.Moved...)
+	}
 	return nil
 }
 

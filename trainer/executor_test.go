@@ -467,3 +467,62 @@ func TestParityORTTapeLongRun(t *testing.T) {
 		})
 	}
 }
+
+// TestORTBytesPerIteration: in a steady-state iteration on ONNX Runtime
+// (final family: D step, penalty, G step with the leak, updates and EMA)
+// what crosses between Go and ONNX Runtime is the batch, z, noise,
+// augmentation draws, small constants, scalars in and losses, statistics,
+// the norm and the fakes out: no parameter, moment, EMA or gradient
+// tensor, and nothing larger than the D step's image batch.
+func TestORTBytesPerIteration(t *testing.T) {
+	skipWithoutORT(t)
+	cfg := finalMicroConfig(t)
+	o := microOptions()
+	o.NCritic, o.GradLeak = 1, true
+	tr, err := New(cfg, o, newSynth(8, cfg.ImageSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ortOn(t, tr)
+	for i := 0; i < 2; i++ {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.ort.recording = true
+	st, err := tr.Step()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.DStepped || !st.GStepped {
+		t.Fatalf("iteration without a D and a G step: %+v", st)
+	}
+	state := map[string]bool{}
+	params := 0
+	for _, w := range []model.Weights{tr.Gen, tr.Dis} {
+		for name, p := range w {
+			state[name], state["d/"+name] = true, true
+			params += len(p.F32)
+		}
+	}
+	S := cfg.ImageSize
+	largest := 4 * 2 * o.DisBatch * 3 * S * S
+	total := 0
+	for _, m := range tr.ort.moved {
+		total += m.Bytes
+		base := m.Name
+		if i := strings.Index(base, "/"); i >= 0 && !strings.HasPrefix(base, "d/") {
+			base = base[i+1:]
+		}
+		if state[m.Name] || state[base] {
+			t.Errorf("%s (%d bytes) crosses between Go and ONNX Runtime", m.Name, m.Bytes)
+		}
+		if m.Bytes > largest {
+			t.Errorf("%s: %d bytes, more than the D step's batch (%d)", m.Name, m.Bytes, largest)
+		}
+	}
+	if len(tr.ort.moved) == 0 {
+		t.Fatal("nothing recorded")
+	}
+	t.Logf("one iteration moved %d bytes in %d tensors; the nets' parameters are %d bytes", total, len(tr.ort.moved), 4*params)
+}
