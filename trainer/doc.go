@@ -22,11 +22,16 @@
 // machine (the package default and the reference), or, after
 // UseExecutor("ort", ...) (tgan train's default where ONNX Runtime is found),
 // the same graphs lowered to ONNX by internal/lower and run by ONNX Runtime
-// on CPU or CUDA (executor_ort.go). Weights, batches, z, masks, noise and
-// augmentation draws are read from the graphs' input nodes at each run, so
-// the random streams and the Go-side update (Adam, clipping, EMA) are the
-// same on both. ONNX Runtime plans buffers by liveness, which is where its
-// memory saving comes from.
+// on CPU or CUDA (executor_ort.go). The update is graphs too (update.go):
+// gradient accumulation and the G loss's leak, the gradient norm for
+// clipping, Adam and the EMA run on the same executor, over gradient
+// buffers the step graphs write and state the update writes in place, so
+// on ONNX Runtime weights, moments, EMA and gradients stay where it runs;
+// Go feeds the batch, z, noise, augmentation draws and scalars, and reads
+// losses, statistics and the norm. Batches, z, masks, noise and draws are
+// read from the graphs' input nodes at each run, so the random streams are
+// the same on both executors. ONNX Runtime plans buffers by liveness,
+// which is where its memory saving comes from.
 //
 // Options.SRWeight > 0 adds the v1 paper's multi-task co-training (never in
 // the official code; tgan's design is described in sr.go): one more G graph

@@ -70,7 +70,9 @@ type lossRunner struct {
 }
 
 func (r lossRunner) graph() *G.ExprGraph { return r.g }
-func (r lossRunner) outputs() []output   { return []output{{node: r.loss, name: "loss"}, {node: r.grad, name: "grad"}} }
+func (r lossRunner) outputs() []output {
+	return []output{{node: r.loss, name: "loss"}, {node: r.grad, name: "grad"}}
+}
 func (r lossRunner) stateNodes() G.Nodes { return nil }
 
 // checkLossGraph builds build(logits) on logits x [n, 1], compares the

@@ -132,10 +132,6 @@ func (gn *gradNet) setInput(x []float32) { copy(denseData(gn.input.Value()), x) 
 // parameter gradients into (by name); the next run overwrites them.
 func (gn *gradNet) paramGrads() map[string][]float32 { return gn.gradBuf }
 
-// leakGrads returns the buffers of D's parameter gradients of the G step's
-// loss (the leak).
-func (gn *gradNet) leakGrads() map[string][]float32 { return gn.leakBuf }
-
 // buildDStep is the D step's graph: the batch [2b, 3, S, S] (real, then
 // fake) through DiffAugment (real and fake halves drawn apart) and D, cost
 // the D loss, statistics the mean logits.
@@ -220,20 +216,6 @@ func imageInput(g *G.ExprGraph, name string, b, S int) *G.Node {
 	shape := tensor.Shape{b, 3, S, S}
 	v := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, shape.TotalSize())))
 	return G.NewTensor(g, tensor.Float32, 4, G.WithShape(shape...), G.WithName(name), G.WithValue(v))
-}
-
-// addGrads adds scale*src into dst, name by name.
-func addGrads(dst, src map[string][]float32, scale float32) {
-	for name, s := range src {
-		d := dst[name]
-		if d == nil {
-			d = make([]float32, len(s))
-			dst[name] = d
-		}
-		for i, v := range s {
-			d[i] += scale * v
-		}
-	}
 }
 
 // fwdNet is a forward-only generator (the D step's fakes, the sample

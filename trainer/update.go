@@ -66,8 +66,6 @@ func newSumGraph(name string, sources []gradSource) *sumGraph {
 func (s *sumGraph) graph() *G.ExprGraph { return s.g }
 func (s *sumGraph) outputs() []output   { return s.outs }
 func (s *sumGraph) stateNodes() G.Nodes { return s.state }
-func (s *sumGraph) runnerName() string  { return s.name }
-func (s *sumGraph) executor() *executor { return &s.exec }
 func (s *sumGraph) output(n *G.Node, name string, bind []float32) {
 	s.outs = append(s.outs, output{node: n, name: name, bind: bind})
 }
