@@ -125,7 +125,7 @@ func TestAccumulateEqualsBigBatch(t *testing.T) {
 		for _, loss := range []string{LossWGANGP, LossWGANGPEps} {
 			t.Run(ex+"/"+loss, func(t *testing.T) {
 				if ex == ExecutorORT {
-					skipWithoutORT(t)
+					requireORT(t)
 				}
 				accumulateVsBigBatch(t, ex, loss)
 			})
@@ -311,7 +311,7 @@ func TestAccumulateLeak(t *testing.T) {
 	}
 
 	t.Run("ort", func(t *testing.T) {
-		skipWithoutORT(t)
+		requireORT(t)
 		tr, _ := start(o, true)
 		step(tr, real)
 		for name, w := range leak {
@@ -481,13 +481,13 @@ func TestAccumulateDriftGroups(t *testing.T) {
 	}
 }
 
-// TestAccumulateORTMatchesTape: four iterations with D micro-batches of 4
+// TestParityAccumulateORTTape: four iterations with D micro-batches of 4
 // (Accumulate 2), G micro-batches of 2 (GAccumulate 2), drift per group of
 // 2 and the leak: the D steps (iterations 1 and 3, each with the leak of
 // the G step before), the G steps (0 and 2), losses and norms of ONNX
 // Runtime equal the tape's.
-func TestAccumulateORTMatchesTape(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityAccumulateORTTape(t *testing.T) {
+	requireORT(t)
 	var stats [2][]Stats
 	var recs [2]map[string][]map[string][]float32
 	var dcost [2][]float64

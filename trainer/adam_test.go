@@ -28,9 +28,9 @@ func refAdam(a *Adam, w model.Weights, grads map[string][]float32) {
 	}
 }
 
-// TestAdamGraphMatchesLoop: five steps of the update graph (Adam.Update,
+// TestParityAdamGraph: five steps of the update graph (Adam.Update,
 // on the tape machine) equal the Go loop of torch's formula.
-func TestAdamGraphMatchesLoop(t *testing.T) {
+func TestParityAdamGraph(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	w := model.Weights{
 		"a": {Shape: []int{3, 4}, F32: randn(rng, 12)},

@@ -11,14 +11,14 @@ import (
 	"github.com/tgan-dev/tgan/runtime"
 )
 
-// TestLoweredAugmentMatchesGo runs the ONNX lowering of the DiffAugment op
+// TestParityLoweredAugment runs the ONNX lowering of the DiffAugment op
 // (augOp) on ONNX Runtime and compares Apply, ApplyLinear and
 // ApplyTranspose with internal/augment, for the same draws, over the zoo's
 // policies: every operation, including erase and filter, drawn and not
 // drawn, with one set of draws for the batch or two (the D step's real and
 // fake halves).
-func TestLoweredAugmentMatchesGo(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityLoweredAugment(t *testing.T) {
+	requireORT(t)
 	const b, S = 4, 24
 	policies := []string{
 		"translation,cutout,color",

@@ -9,15 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
 )
 
-func skipWithoutORT(tb testing.TB) {
+// requireORT fails the test without ONNX Runtime (skips with
+// TGAN_TEST_NO_ORT=1: testkit.RequireORT).
+func requireORT(tb testing.TB) {
 	tb.Helper()
-	if _, err := runtime.FindLibrary("", false); err != nil {
-		tb.Skipf("no ONNX Runtime library: %v", err)
-	}
+	testkit.RequireORT(tb, runtime.FindLibrary)
 }
 
 // finalMicroConfig is microConfig in the final code's layout: relative
@@ -58,13 +59,13 @@ func relDiff(a, b float64) float64 {
 	return math.Abs(a-b) / math.Max(math.Abs(b), 1e-12)
 }
 
-// TestORTExecutorMatchesTape runs one iteration (D step with WGAN-GP-eps
+// TestParityORTExecutorTape runs one iteration (D step with WGAN-GP-eps
 // double backprop and DiffAugment with every operation drawn, then a G
 // step through the updated D) with the tape machine and with ONNX Runtime
 // on CPU, from the same seed, and compares losses, clipped gradients,
 // updated weights and the EMA generator.
-func TestORTExecutorMatchesTape(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityORTExecutorTape(t *testing.T) {
+	requireORT(t)
 	const tol = 1e-5
 	for _, c := range []struct {
 		name string
@@ -131,7 +132,7 @@ func compareExecutors(t *testing.T, cfgOf func(testing.TB) *model.Config, policy
 	// After the first iteration: updated weights and EMA. Adam's
 	// first step is lr*g/(|g|+1e-8), so a weight whose gradient is
 	// below 1e-6 moves by an amount that amplifies the gradient's
-	// last bits (as in TestStepMatchesPyTorch): those elements get an
+	// last bits (as in TestParityStepPyTorch): those elements get an
 	// absolute bound of 1e-2*lr plus what a gradient error of tol*max|g|
 	// makes of them (d step/d g = lr*1e-8/(|g|+1e-8)^2) instead.
 	for k, name := range []string{"Dis", "Gen", "AvgGen"} {
@@ -227,7 +228,7 @@ func TestExecutorErrors(t *testing.T) {
 // checkpoint, Resume and 2 more give the same weights, EMA and Adam state
 // as 4 straight.
 func TestORTResumeIsExact(t *testing.T) {
-	skipWithoutORT(t)
+	requireORT(t)
 	start := func() *Trainer {
 		tr, err := New(microConfig(t), microOptions(), newSynth(8, 8))
 		if err != nil {
@@ -327,7 +328,7 @@ func TestLoweredOpsHaveCUDAKernels(t *testing.T) {
 // TestORTAutoProvider: auto runs on CUDA, or on CPU with the reason CUDA
 // failed; cuda alone never falls back.
 func TestORTAutoProvider(t *testing.T) {
-	skipWithoutORT(t)
+	requireORT(t)
 	tr, err := New(microConfig(t), microOptions(), newSynth(4, 8))
 	if err != nil {
 		t.Fatal(err)
@@ -357,10 +358,10 @@ func TestORTAutoProvider(t *testing.T) {
 	}
 }
 
-// TestORTExecutorWithSR: with MT-CT on, every graph (the SR task's too)
+// TestParityORTExecutorSR: with MT-CT on, every graph (the SR task's too)
 // runs on ONNX Runtime; one iteration matches the tape.
-func TestORTExecutorWithSR(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityORTExecutorSR(t *testing.T) {
+	requireORT(t)
 	var st [2]Stats
 	var gen [2]model.Weights // the SR task's weights after the step
 	for i := range st {
@@ -397,8 +398,8 @@ func TestORTExecutorWithSR(t *testing.T) {
 }
 
 // TestORTSamples: the sample grids through ONNX Runtime equal the tape's.
-func TestORTSamples(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityORTSamples(t *testing.T) {
+	requireORT(t)
 	var imgs [2][]float32
 	for i := range imgs {
 		o := microOptions()
@@ -427,7 +428,7 @@ func TestORTSamples(t *testing.T) {
 // same-structure configs). The two executors round differently, and Adam
 // amplifies early differences; 1e-4 after 20 iterations bounds that.
 func TestParityORTTapeLongRun(t *testing.T) {
-	skipWithoutORT(t)
+	requireORT(t)
 	const iters, tol = 20, 1e-4
 	for _, c := range []struct {
 		name string
@@ -475,7 +476,7 @@ func TestParityORTTapeLongRun(t *testing.T) {
 // the norm and the fakes out: no parameter, moment, EMA or gradient
 // tensor, and nothing larger than the D step's image batch.
 func TestORTBytesPerIteration(t *testing.T) {
-	skipWithoutORT(t)
+	requireORT(t)
 	cfg := finalMicroConfig(t)
 	o := microOptions()
 	o.NCritic, o.GradLeak = 1, true

@@ -12,12 +12,12 @@ import (
 	"github.com/tgan-dev/tgan/model"
 )
 
-// TestStepMatchesPyTorch runs one iteration (D step with WGAN-GP and
+// TestParityStepPyTorch runs one iteration (D step with WGAN-GP and
 // drift, clipping, Adam; then a G step against the updated D) on the fixed
 // tensors of testdata/golden/train_step (made by
 // testdata/ref/train_step_ref.py) and compares losses, clipped gradients
 // and updated weights with PyTorch's.
-func TestStepMatchesPyTorch(t *testing.T) {
+func TestParityStepPyTorch(t *testing.T) {
 	dir := filepath.Join("..", "testdata", "golden", "train_step")
 	arr, err := npy.ReadNPZ(filepath.Join(dir, "step.npz"))
 	if err != nil {

@@ -13,11 +13,11 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// TestLossGraphs: every D and G loss of the graph equals an independent
+// TestParityLossGraphs: every D and G loss of the graph equals an independent
 // float64 formula, its gradient with respect to the logits equals central
 // differences of that formula, and ONNX Runtime's run of the same graph
 // agrees (checkLossGraph).
-func TestLossGraphs(t *testing.T) {
+func TestParityLossGraphs(t *testing.T) {
 	const b = 4
 	rng := rand.New(rand.NewSource(8))
 	x := randn(rng, 2*b)
@@ -119,7 +119,7 @@ func checkLossGraph(t *testing.T, what string, x []float32, want func([]float64)
 		}
 	}
 	t.Run(what+"/onnx", func(t *testing.T) {
-		skipWithoutORT(t)
+		requireORT(t)
 		tr := &Trainer{}
 		lw, index, err := tr.lowerGraph("loss", r)
 		if err != nil {

@@ -60,14 +60,14 @@ var zooPolicy = map[string]string{
 	"church256":  "translation,erase_ratio,color",
 }
 
-// TestORTMatchesTapeZoo: one iteration (a D step, then a G step through
+// TestParityORTTapeZoo: one iteration (a D step, then a G step through
 // the updated D) of each zoo family, with its
 // official augmentation policy and attention noise in G and D, give the
 // same stats, gradients and weights on ONNX Runtime as on the tape. The
 // noised families' noise strengths get non-zero gradients: G's noise is
 // drawn in training.
-func TestORTMatchesTapeZoo(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityORTTapeZoo(t *testing.T) {
+	requireORT(t)
 	for _, c := range zooStepCases {
 		t.Run(c.name, func(t *testing.T) {
 			grads := compareExecutors(t, zooConfig(c.name), zooPolicy[c.name], 1, 1e-5)
@@ -368,11 +368,11 @@ func TestResumeExactZoo(t *testing.T) {
 	}
 }
 
-// TestORTSamplesZoo: a noised G family's sample grids through ONNX
+// TestParityORTSamplesZoo: a noised G family's sample grids through ONNX
 // Runtime equal the tape's (the same seeded attention noise), and the
 // noise matters: zero noise gives other images.
-func TestORTSamplesZoo(t *testing.T) {
-	skipWithoutORT(t)
+func TestParityORTSamplesZoo(t *testing.T) {
+	requireORT(t)
 	var imgs [2][]float32
 	var tape *Trainer
 	for i := range imgs {
