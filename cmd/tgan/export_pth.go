@@ -9,6 +9,7 @@ import (
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/pth"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/trainer"
 )
 
 // pthExportHelp opens export's description.
@@ -43,7 +44,11 @@ func runExportPTH(c *cli.Context) error {
 	if c.IsSet("module-prefix") {
 		prefix = c.Bool("module-prefix")
 	}
-	info, err := pth.Export(out, ck, pth.ExportOptions{ModulePrefix: prefix, PathHelper: c.String("path-helper")})
+	recipe, err := pthRecipe(ck)
+	if err != nil {
+		return fmt.Errorf("export: %s: %w", path, err)
+	}
+	info, err := pth.Export(out, ck, pth.ExportOptions{ModulePrefix: prefix, PathHelper: c.String("path-helper"), Recipe: recipe})
 	if err != nil {
 		return fmt.Errorf("export --pth %s: %s: %w", out, path, err)
 	}
@@ -58,6 +63,23 @@ func runExportPTH(c *cli.Context) error {
 		fmt.Fprintln(w, "note:", n)
 	}
 	return nil
+}
+
+// pthRecipe is the training recipe of ck for pth.Export: the options of
+// its trainer state with the defaults filled in (the official defaults
+// for a checkpoint without one).
+func pthRecipe(ck *checkpoint.Checkpoint) (pth.Recipe, error) {
+	st, _, err := checkpoint.ReadState[trainer.Options](ck)
+	if err != nil {
+		return pth.Recipe{}, err
+	}
+	o := st.Options.Defaults(ck.Config)
+	return pth.Recipe{
+		Loss: o.Loss, NCritic: o.NCritic, GenBatch: o.GenBatch, DisBatch: o.DisBatch, Phi: o.Phi,
+		LRG: o.LRG, LRD: o.LRD, Beta1: o.Beta1, Beta2: o.Beta2, AdamEps: o.AdamEps,
+		EMABeta: o.EMABeta, EMAKimg: o.EMAKimg, EMAWarmup: o.EMAWarmup, Augment: o.Augment,
+		MaskEpochSteps: o.MaskEpochSteps, SRWeight: o.SRWeight,
+	}, nil
 }
 
 // loadPath is what --load_path names: the file for the final code, the run

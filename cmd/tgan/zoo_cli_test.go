@@ -455,7 +455,7 @@ func writeBadPTH(t *testing.T, src, tensor, dst string) {
 		w[tensor] = &model.Tensor{Shape: append(slices.Clone(x.Shape[:len(x.Shape)-1]), x.Shape[len(x.Shape)-1]+1)}
 		w[tensor].F32 = make([]float32, w[tensor].Len())
 	}
-	if _, err := pth.Export(dst, ck, pth.ExportOptions{}); err != nil {
+	if _, err := pth.Export(dst, ck, pth.ExportOptions{Recipe: testRecipe(t, ck)}); err != nil {
 		t.Fatal(err)
 	}
 }

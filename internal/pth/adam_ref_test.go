@@ -29,7 +29,7 @@ func TestAdamStepForReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, ok, err := trainerState(ck)
+	st, ok, err := checkpoint.ReadState[trainer.Options](ck)
 	if err != nil || !ok {
 		t.Fatalf("no trainer state: %v", err)
 	}

@@ -1,6 +1,7 @@
 package pth
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"path"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/model"
-	"github.com/tgan-dev/tgan/trainer"
 )
 
 // ExportOptions tune Export.
@@ -24,6 +24,27 @@ type ExportOptions struct {
 	// in (path_helper's prefix; ckpt_path, log_path and sample_path are its
 	// Model, Log and Samples). Empty: "logs/<checkpoint name>".
 	PathHelper string
+	// Recipe is the run's training recipe, defaults filled in; a training
+	// checkpoint (one with a discriminator) needs it. Without a trainer
+	// state (an imported official file), the Adam hyper-parameters the
+	// file recorded take precedence.
+	Recipe Recipe
+}
+
+// Recipe is the part of a training recipe that the official script spells
+// as flags, optimizer param groups and epoch: the trainer's options with
+// their defaults filled in (cmd/tgan fills it from the checkpoint's
+// trainer state). Field meanings are the trainer's.
+type Recipe struct {
+	Loss                        string
+	NCritic, GenBatch, DisBatch int
+	Phi                         float64
+	LRG, LRD                    float64
+	Beta1, Beta2, AdamEps       float64
+	EMABeta, EMAKimg, EMAWarmup float64
+	Augment                     string
+	MaskEpochSteps              int     // > 0: the mask schedule's epoch is this many iterations
+	SRWeight                    float64 // > 0: multi-task co-training, which no official script has
 }
 
 // ExportInfo describes what Export wrote.
@@ -76,8 +97,9 @@ func buildExport(ck *checkpoint.Checkpoint, opts ExportOptions, name string) (*E
 	if err != nil {
 		return nil, nil, err
 	}
-	if st.Options.SRWeight > 0 {
-		return nil, nil, fmt.Errorf("the official code cannot express this run: multi-task co-training (sr_weight %g) is not in any official script", st.Options.SRWeight)
+	o := opts.Recipe
+	if o.SRWeight > 0 {
+		return nil, nil, fmt.Errorf("the official code cannot express this run: multi-task co-training (sr_weight %g) is not in any official script", o.SRWeight)
 	}
 	info := &ExportInfo{GenModel: gen, DisModel: dis, Notes: notes}
 	prefix := ""
@@ -88,11 +110,13 @@ func buildExport(ck *checkpoint.Checkpoint, opts ExportOptions, name string) (*E
 		info.Bare = true
 		return info, stateDict(officialStateDict(cfg, false), ck.Sampler(), prefix), nil
 	}
-	o := st.Options.Defaults(cfg)
+	if o.GenBatch < 1 || o.DisBatch < 1 || o.NCritic < 1 || o.Loss == "" {
+		return nil, nil, fmt.Errorf("export: no training recipe (ExportOptions.Recipe) for a checkpoint with a discriminator")
+	}
 	if !hasState {
 		officialHyper(ck, &o)
 	}
-	info.Epoch = exportEpoch(ck, st, hasState)
+	info.Epoch = exportEpoch(ck, st, hasState, o.MaskEpochSteps)
 	info.Flags = officialFlags(cfg, o, gen, dis)
 	if cfg.DFilterBank != strings.Contains(o.Augment, "filter") {
 		info.Notes = append(info.Notes, fmt.Sprintf("%s registers Hz_fbank only when --diff_aug names filter: load this file (d_filter_bank %v) with a policy that %s",
@@ -158,9 +182,10 @@ func stateDict(order []model.Param, w model.Weights, prefix string) *pyDict {
 	return d
 }
 
-// trainerState returns the tgan trainer state of ck, if it has one.
-func trainerState(ck *checkpoint.Checkpoint) (trainer.State, bool, error) {
-	return checkpoint.ReadState[trainer.Options](ck)
+// trainerState returns the counters of ck's tgan trainer state, if it has
+// one (the options come in the Recipe).
+func trainerState(ck *checkpoint.Checkpoint) (checkpoint.State[json.RawMessage], bool, error) {
+	return checkpoint.ReadState[json.RawMessage](ck)
 }
 
 // Metadata keys of imported official checkpoints (see importer.topEntry).
@@ -173,7 +198,7 @@ const (
 
 // officialHyper takes the Adam hyper-parameters an imported official
 // checkpoint recorded (its param groups) over the defaults.
-func officialHyper(ck *checkpoint.Checkpoint, o *trainer.Options) {
+func officialHyper(ck *checkpoint.Checkpoint, o *Recipe) {
 	for key, dst := range map[string]*float64{
 		"official_gen_lr": &o.LRG, "official_dis_lr": &o.LRD, "official_gen_beta1": &o.Beta1,
 		"official_gen_beta2": &o.Beta2, "official_gen_eps": &o.AdamEps,
@@ -192,12 +217,12 @@ func metaInt(ck *checkpoint.Checkpoint, key string) int {
 // exportEpoch is the data epoch the official script resumes at: the epoch
 // in progress (its start is repeated, the official loop only saves at epoch
 // ends), or the mask-schedule epoch of a run that counts epochs in steps.
-func exportEpoch(ck *checkpoint.Checkpoint, st trainer.State, hasState bool) int {
+func exportEpoch(ck *checkpoint.Checkpoint, st checkpoint.State[json.RawMessage], hasState bool, maskEpochSteps int) int {
 	switch {
 	case !hasState:
 		return metaInt(ck, metaEpoch)
-	case st.Options.MaskEpochSteps > 0:
-		return int(st.Iter / int64(st.Options.MaskEpochSteps))
+	case maskEpochSteps > 0:
+		return int(st.Iter / int64(maskEpochSteps))
 	}
 	return st.Loader.Epoch
 }
@@ -205,7 +230,7 @@ func exportEpoch(ck *checkpoint.Checkpoint, st trainer.State, hasState bool) int
 // optimizerDict is torch.optim.Adam.state_dict() of one network: state by
 // parameter index (parameters() order) for the tensors tgan trains, and one
 // param group. A network without moments (never stepped) has empty state.
-func optimizerDict(ck *checkpoint.Checkpoint, cfg *model.Config, dis bool, steps int, lr float64, o trainer.Options) (*pyDict, error) {
+func optimizerDict(ck *checkpoint.Checkpoint, cfg *model.Config, dis bool, steps int, lr float64, o Recipe) (*pyDict, error) {
 	net := netName(dis)
 	params := officialParameters(cfg, dis)
 	state := &pyDict{}
@@ -319,7 +344,7 @@ func tganExtra(ck *checkpoint.Checkpoint) *pyDict {
 }
 
 // officialFlags are the official script's flags for cfg and the recipe o.
-func officialFlags(cfg *model.Config, o trainer.Options, gen, dis string) []string {
+func officialFlags(cfg *model.Config, o Recipe, gen, dis string) []string {
 	f := []string{
 		"--gen_model", gen, "--dis_model", dis,
 		"--img_size", strconv.Itoa(cfg.ImageSize), "--bottom_width", strconv.Itoa(cfg.BottomWidth),

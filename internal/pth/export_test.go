@@ -60,6 +60,24 @@ func trainedCheckpoint(t *testing.T, cfg *model.Config, seed int64) *checkpoint.
 	return ck
 }
 
+// withRecipe is opts with ck's training recipe, as cmd/tgan fills it: the
+// trainer state's options with the defaults filled in.
+func withRecipe(t *testing.T, ck *checkpoint.Checkpoint, opts ExportOptions) ExportOptions {
+	t.Helper()
+	st, _, err := checkpoint.ReadState[trainer.Options](ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := st.Options.Defaults(ck.Config)
+	opts.Recipe = Recipe{
+		Loss: o.Loss, NCritic: o.NCritic, GenBatch: o.GenBatch, DisBatch: o.DisBatch, Phi: o.Phi,
+		LRG: o.LRG, LRD: o.LRD, Beta1: o.Beta1, Beta2: o.Beta2, AdamEps: o.AdamEps,
+		EMABeta: o.EMABeta, EMAKimg: o.EMAKimg, EMAWarmup: o.EMAWarmup, Augment: o.Augment,
+		MaskEpochSteps: o.MaskEpochSteps, SRWeight: o.SRWeight,
+	}
+	return opts
+}
+
 func randTensor(rng *rand.Rand, shape []int, positive bool) *model.Tensor {
 	n := 1
 	for _, d := range shape {
@@ -84,7 +102,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 			t.Run(name+map[bool]string{false: "", true: "/module"}[prefix], func(t *testing.T) {
 				ck := trainedCheckpoint(t, cfg, 1)
 				out := filepath.Join(t.TempDir(), "run.pth")
-				info, err := Export(out, ck, ExportOptions{ModulePrefix: prefix, PathHelper: "/data/logs/run"})
+				info, err := Export(out, ck, withRecipe(t, ck, ExportOptions{ModulePrefix: prefix, PathHelper: "/data/logs/run"}))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -231,7 +249,7 @@ func TestExportBareGenerator(t *testing.T) {
 	ck := trainedCheckpoint(t, exportConfigs()["final"], 2)
 	ck.Dis, ck.Extra, ck.Meta = nil, nil, map[string]string{}
 	out := filepath.Join(t.TempDir(), "g.pth")
-	info, err := Export(out, ck, ExportOptions{})
+	info, err := Export(out, ck, withRecipe(t, ck, ExportOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +303,8 @@ func TestExportBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "x.pth")
-			_, err := Export(out, c.ck(), ExportOptions{})
+			ck := c.ck()
+			_, err := Export(out, ck, withRecipe(t, ck, ExportOptions{}))
 			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %v, want one line with %q", err, c.want)
 			}
@@ -305,7 +324,7 @@ func TestImportAdamMismatch(t *testing.T) {
 	m["opt.gen.m.l1.bias"], m["opt.gen.m.l1.weight"] = m["opt.gen.m.l1.weight"], m["opt.gen.m.l1.bias"]
 	m["opt.gen.v.l1.bias"], m["opt.gen.v.l1.weight"] = m["opt.gen.v.l1.weight"], m["opt.gen.v.l1.bias"]
 	out := filepath.Join(t.TempDir(), "x.pth")
-	if _, err := Export(out, ck, ExportOptions{}); err != nil {
+	if _, err := Export(out, ck, withRecipe(t, ck, ExportOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	back, warns, err := Import(out, Options{})
@@ -331,7 +350,7 @@ func TestReexportImported(t *testing.T) {
 		"official_gen_beta1": "0.5", "official_gen_beta2": "0.9", "official_gen_eps": "1e-06"}
 	dir := t.TempDir()
 	first, second := filepath.Join(dir, "a.pth"), filepath.Join(dir, "b.pth")
-	if _, err := Export(first, ck, ExportOptions{}); err != nil {
+	if _, err := Export(first, ck, withRecipe(t, ck, ExportOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	back, _, err := Import(first, Options{})
@@ -339,7 +358,7 @@ func TestReexportImported(t *testing.T) {
 		t.Fatal(err)
 	}
 	delete(back.Meta, "tgan_version")
-	if _, err := Export(second, back, ExportOptions{}); err != nil {
+	if _, err := Export(second, back, withRecipe(t, back, ExportOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	again, _, err := Import(second, Options{})
@@ -377,7 +396,7 @@ func TestReexportImported(t *testing.T) {
 func TestImportBadOptimizer(t *testing.T) {
 	cfg := exportConfigs()["v1"]
 	ck := trainedCheckpoint(t, cfg, 4)
-	_, good, err := buildExport(ck, ExportOptions{}, "x")
+	_, good, err := buildExport(ck, withRecipe(t, ck, ExportOptions{}), "x")
 	if err != nil {
 		t.Fatal(err)
 	}

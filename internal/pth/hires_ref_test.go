@@ -56,7 +56,7 @@ func TestWriteHiresForReference(t *testing.T) {
 		ck := hiresCheckpoint(t, cfg, 9)
 		for _, prefix := range []bool{false, true} {
 			out := filepath.Join(dir, name+map[bool]string{false: ".pth", true: "_module.pth"}[prefix])
-			if _, err := Export(out, ck, ExportOptions{ModulePrefix: prefix}); err != nil {
+			if _, err := Export(out, ck, withRecipe(t, ck, ExportOptions{ModulePrefix: prefix})); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -78,7 +78,7 @@ func writeFullSize(t *testing.T, dir string) {
 		rng := rand.New(rand.NewSource(1))
 		ck := &checkpoint.Checkpoint{Config: cfg, Gen: model.InitWeights(cfg.GParams(), rng),
 			Dis: model.InitWeights(cfg.DParams(), rng), Meta: map[string]string{}}
-		info, err := Export(filepath.Join(dir, name+".pth"), ck, ExportOptions{ModulePrefix: true})
+		info, err := Export(filepath.Join(dir, name+".pth"), ck, withRecipe(t, ck, ExportOptions{ModulePrefix: true}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -84,7 +84,7 @@ func TestHiresExportImportRoundTrip(t *testing.T) {
 			t.Run(name+map[bool]string{false: "", true: "/module"}[prefix], func(t *testing.T) {
 				ck := hiresCheckpoint(t, cfg, 1)
 				out := filepath.Join(t.TempDir(), "run.pth")
-				info, err := Export(out, ck, ExportOptions{ModulePrefix: prefix})
+				info, err := Export(out, ck, withRecipe(t, ck, ExportOptions{ModulePrefix: prefix}))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -216,7 +216,7 @@ func TestHiresInferConfig(t *testing.T) {
 // any) changes the state_dicts, and returns the path.
 func officialFile(t *testing.T, ck *checkpoint.Checkpoint, prefix bool, edit func(net string, sd *pyDict)) string {
 	t.Helper()
-	_, root, err := buildExport(ck, ExportOptions{ModulePrefix: prefix}, "x")
+	_, root, err := buildExport(ck, withRecipe(t, ck, ExportOptions{ModulePrefix: prefix}), "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func TestHiresBareGenerator(t *testing.T) {
 		ck := hiresCheckpoint(t, cfg, 5)
 		ck.Dis, ck.Extra, ck.Meta = nil, nil, map[string]string{}
 		out := filepath.Join(t.TempDir(), "g.pth")
-		if _, err := Export(out, ck, ExportOptions{}); err != nil {
+		if _, err := Export(out, ck, withRecipe(t, ck, ExportOptions{})); err != nil {
 			t.Fatal(err)
 		}
 		// Drop tgan's recorded config: a bare dict has none anyway.
@@ -435,7 +435,7 @@ func TestHiresExportFilterBank(t *testing.T) {
 		t.Fatal("the altered Hz_fbank is the bank")
 	}
 	out := filepath.Join(t.TempDir(), "x.pth")
-	if _, err := Export(out, ck, ExportOptions{}); err != nil {
+	if _, err := Export(out, ck, withRecipe(t, ck, ExportOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	back, _, err := Import(out, Options{})
