@@ -4,9 +4,9 @@
 // Place in the data flow: dataset -> trainer -> checkpoint. A Trainer holds
 // the weights of G, its EMA copy and D, the Adam moments of both nets and
 // the step counters; Step runs one iteration (a D step, and a G step every
-// NCritic iterations). Run wraps a Trainer with a run folder: periodic
-// checkpoints (atomic, the last few kept, plus a "latest" pointer), sample
-// grids from a fixed z, metrics.jsonl, a loss chart and the effective config.
+// NCritic iterations); Checkpoint and Resume carry that state. A Trainer
+// knows no folder: package runfolder, above it, drives Step with a run
+// folder (checkpoints, sample grids, metrics.jsonl, charts, evaluation).
 //
 // Each step is one Gorgonia graph (nets.go), the same for both executors:
 // the D step (real and fake batch through DiffAugment and D, the D loss),

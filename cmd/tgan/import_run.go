@@ -12,6 +12,7 @@ import (
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/dataset"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runfolder"
 	"github.com/tgan-dev/tgan/trainer"
 )
 
@@ -24,10 +25,10 @@ import (
 // groups. A file that tgan export --pth wrote and nothing trained since keeps
 // its own trainer state. It returns the checkpoint written and notes.
 func continueRun(dir string, ck *checkpoint.Checkpoint) (string, []string, error) {
-	latest := filepath.Join(dir, trainer.LatestFile)
+	latest := filepath.Join(dir, runfolder.LatestFile)
 	name, err := os.ReadFile(latest)
 	if err != nil {
-		return "", nil, fmt.Errorf("--run %s is not a tgan run folder (no %s)", dir, trainer.LatestFile)
+		return "", nil, fmt.Errorf("--run %s is not a tgan run folder (no %s)", dir, runfolder.LatestFile)
 	}
 	prev, err := checkpoint.Load(filepath.Join(dir, strings.TrimSpace(string(name))))
 	if err != nil {
@@ -50,7 +51,7 @@ func continueRun(dir string, ck *checkpoint.Checkpoint) (string, []string, error
 	if err != nil {
 		return "", nil, fmt.Errorf("--run %s: %w", dir, err)
 	}
-	out := filepath.Join(dir, trainer.CheckpointName(st.GSteps))
+	out := filepath.Join(dir, runfolder.CheckpointName(st.GSteps))
 	if _, err := os.Stat(out); err == nil {
 		return "", nil, fmt.Errorf("--run %s already has %s: the file adds no G steps to the run", dir, filepath.Base(out))
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -11,6 +11,7 @@ import (
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/pth"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runfolder"
 	"github.com/tgan-dev/tgan/trainer"
 )
 
@@ -44,13 +45,13 @@ func TestImportRun(t *testing.T) {
 	if err := checkpoint.Save(filepath.Join(run, "ckpt-2.safetensors"), ck); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(run, trainer.LatestFile), []byte("ckpt-2.safetensors\n"), 0o644)
+	os.WriteFile(filepath.Join(run, runfolder.LatestFile), []byte("ckpt-2.safetensors\n"), 0o644)
 
 	// The "official" continuation: counters advanced, no tgan trainer state.
 	official := *ck
 	official.Meta = map[string]string{"official_adam_g_step": "9", "official_adam_d_step": "40", "official_epoch": "3"}
 	file := filepath.Join(t.TempDir(), "official.pth")
-	if _, err := pth.Export(file, &official, pth.ExportOptions{ModulePrefix: true}); err != nil {
+	if _, err := pth.Export(file, &official, pth.ExportOptions{ModulePrefix: true, Recipe: testRecipe(t, &official)}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := runImportApp(t, "--run", run, file)
@@ -60,7 +61,7 @@ func TestImportRun(t *testing.T) {
 	if !strings.Contains(out, "run continues at G step 9, iteration 40, data epoch 3") {
 		t.Errorf("output:\n%s", out)
 	}
-	latest, _ := os.ReadFile(filepath.Join(run, trainer.LatestFile))
+	latest, _ := os.ReadFile(filepath.Join(run, runfolder.LatestFile))
 	if string(latest) != "ckpt-9.safetensors\n" {
 		t.Fatalf("latest is %q", latest)
 	}
@@ -95,7 +96,8 @@ func TestImportRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	file2 := filepath.Join(t.TempDir(), "other.pth")
-	if _, err := pth.Export(file2, tr2.Checkpoint(), pth.ExportOptions{}); err != nil {
+	ck2 := tr2.Checkpoint()
+	if _, err := pth.Export(file2, ck2, pth.ExportOptions{Recipe: testRecipe(t, ck2)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := runImportApp(t, "--run", run, file2); err == nil || !strings.Contains(err.Error(), "the run's model") || strings.Contains(err.Error(), "\n") {
@@ -104,4 +106,15 @@ func TestImportRun(t *testing.T) {
 	if _, err := runImportApp(t, file2); err == nil || !strings.Contains(err.Error(), "--out CKPT or --run DIR") {
 		t.Errorf("no destination: %v", err)
 	}
+}
+
+// testRecipe is ck's training recipe for pth.Export, as 'tgan export --pth'
+// fills it.
+func testRecipe(t *testing.T, ck *checkpoint.Checkpoint) pth.Recipe {
+	t.Helper()
+	r, err := pthRecipe(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tgan-dev/tgan/internal/metrics"
 	"github.com/tgan-dev/tgan/internal/quality"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runfolder"
 	"github.com/tgan-dev/tgan/runtime"
 	"github.com/tgan-dev/tgan/trainer"
 	"github.com/urfave/cli/v2"
@@ -106,7 +107,7 @@ func runTrain(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var run *trainer.Run
+	var run *runfolder.Run
 	var err error
 	closeExec := func() {}
 	if dir := c.String("resume"); dir != "" {
@@ -115,7 +116,7 @@ func runTrain(c *cli.Context) error {
 				return fmt.Errorf("--resume continues a run as it was configured: drop --%s", f)
 			}
 		}
-		run, err = trainer.OpenRun(dir, openDataset)
+		run, err = runfolder.Open(dir, openDataset)
 		if err == nil {
 			if run.Info.Eval, err = evalInfo(c, run.Info.Eval, run.Info.CheckpointEvery); err == nil {
 				run.Evaluator, err = openEvaluator(c, run.Info.Eval, run.Trainer.Config.ImageSize)
@@ -149,8 +150,12 @@ func runTrain(c *cli.Context) error {
 	if run.Evaluator != nil {
 		defer run.Evaluator.Net.Close()
 	}
-	run.Progress, run.Log = os.Stderr, os.Stderr
-	run.Plain, run.PlainEvery = !term.IsTerminal(int(os.Stderr.Fd())), 10
+	run.Log = os.Stderr
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		run.Progress = &trainBar{w: os.Stderr}
+	} else {
+		run.Progress = &trainLines{w: os.Stderr, every: 10, sr: run.Trainer.Opts.SRWeight > 0}
+	}
 	run.Budget = time.Duration(minutes * float64(time.Minute))
 	t := run.Trainer
 	target := "no step limit"
@@ -180,7 +185,7 @@ func runTrain(c *cli.Context) error {
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(os.Stderr, "stopped: resume with %s\n", again)
 		return nil
-	case errors.Is(err, trainer.ErrBudget):
+	case errors.Is(err, runfolder.ErrBudget):
 		fmt.Fprintf(os.Stderr, "time budget spent: continue with %s\n", again)
 		return nil
 	}
@@ -200,7 +205,7 @@ func emaDescription(o trainer.Options) string {
 
 // evalInfo applies the --eval-* flags over a run's evaluation settings
 // (nil: none yet); nil when the run does not evaluate.
-func evalInfo(c *cli.Context, prev *trainer.EvalInfo, checkpointEvery int) (*trainer.EvalInfo, error) {
+func evalInfo(c *cli.Context, prev *runfolder.EvalInfo, checkpointEvery int) (*runfolder.EvalInfo, error) {
 	if prev == nil && !c.IsSet("eval-net") && !c.IsSet("eval-ref") {
 		for _, f := range []string{"eval-every", "eval-n", "eval-seed", "eval-batch", "eval-input-range", "eval-input-size", "eval-pool-output", "eval-logits-output"} {
 			if c.IsSet(f) {
@@ -209,7 +214,7 @@ func evalInfo(c *cli.Context, prev *trainer.EvalInfo, checkpointEvery int) (*tra
 		}
 		return nil, nil
 	}
-	e := trainer.EvalInfo{Every: checkpointEvery, N: c.Int("eval-n"), Batch: c.Int("eval-batch"),
+	e := runfolder.EvalInfo{Every: checkpointEvery, N: c.Int("eval-n"), Batch: c.Int("eval-batch"),
 		InputRange: c.String("eval-input-range"), Pool: c.String("eval-pool-output"), Logits: c.String("eval-logits-output")}
 	if prev != nil {
 		e = *prev
@@ -244,7 +249,7 @@ func evalInfo(c *cli.Context, prev *trainer.EvalInfo, checkpointEvery int) (*tra
 
 // openEvaluator opens the network and statistics of e (nil: none) and
 // checks them against the model's image size, before any training.
-func openEvaluator(c *cli.Context, e *trainer.EvalInfo, imageSize int) (*quality.Evaluator, error) {
+func openEvaluator(c *cli.Context, e *runfolder.EvalInfo, imageSize int) (*quality.Evaluator, error) {
 	if e == nil {
 		return nil, nil
 	}
@@ -271,11 +276,11 @@ func openEvaluator(c *cli.Context, e *trainer.EvalInfo, imageSize int) (*quality
 	return ev, nil
 }
 
-func openDataset(info trainer.RunInfo, size int) (dataset.Source, error) {
+func openDataset(info runfolder.Info, size int) (dataset.Source, error) {
 	return dataset.Open(info.Dataset, info.Data, size)
 }
 
-func newRun(c *cli.Context) (*trainer.Run, func(), error) {
+func newRun(c *cli.Context) (*runfolder.Run, func(), error) {
 	if c.String("out") == "" {
 		return nil, nil, errors.New("--out RUN_DIR is required (or --resume RUN_DIR)")
 	}
@@ -292,7 +297,7 @@ func newRun(c *cli.Context) (*trainer.Run, func(), error) {
 	if err := opts.Defaults(cfg).Validate(); err != nil {
 		return nil, nil, err
 	}
-	info := trainer.RunInfo{Dataset: c.String("dataset"), Data: c.String("data"), CheckpointEvery: c.Int("checkpoint-every"), Keep: c.Int("keep"),
+	info := runfolder.Info{Dataset: c.String("dataset"), Data: c.String("data"), CheckpointEvery: c.Int("checkpoint-every"), Keep: c.Int("keep"),
 		NoTensorBoard: c.Bool("no-tensorboard")}
 	if info.Eval, err = evalInfo(c, nil, info.CheckpointEvery); err != nil {
 		return nil, nil, err
@@ -317,7 +322,7 @@ func newRun(c *cli.Context) (*trainer.Run, func(), error) {
 // only then creates the run folder, so that an executor that cannot start
 // (no CUDA library, a bad --ort-lib) leaves no folder behind. It returns the
 // function that releases the executor's sessions.
-func startRun(c *cli.Context, cfg *model.Config, opts trainer.Options, info trainer.RunInfo) (*trainer.Run, func(), error) {
+func startRun(c *cli.Context, cfg *model.Config, opts trainer.Options, info runfolder.Info) (*runfolder.Run, func(), error) {
 	if info.Data == "" {
 		info.Data = dataset.DefaultPath(dataset.Kind(info.Dataset))
 	}
@@ -342,7 +347,7 @@ func startRun(c *cli.Context, cfg *model.Config, opts trainer.Options, info trai
 	if err != nil {
 		return nil, nil, err
 	}
-	run, err := trainer.NewRun(c.String("out"), info, t)
+	run, err := runfolder.New(c.String("out"), info, t)
 	if err != nil {
 		closeExec()
 		return nil, nil, err
@@ -374,7 +379,7 @@ func modelConfig(c *cli.Context) (*model.Config, trainer.Options, error) {
 	}
 	cfg := &model.Config{}
 	if _, ok := probe["model"]; ok {
-		eff := trainer.EffectiveConfig{Model: cfg}
+		eff := runfolder.EffectiveConfig{Model: cfg}
 		if err := yaml.Unmarshal(b, &eff); err != nil {
 			return nil, opts, fmt.Errorf("%s: %w", file, err)
 		}

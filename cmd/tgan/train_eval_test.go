@@ -14,8 +14,8 @@ import (
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/testkit"
+	"github.com/tgan-dev/tgan/runfolder"
 	"github.com/tgan-dev/tgan/runtime"
-	"github.com/tgan-dev/tgan/trainer"
 )
 
 // microConfigFile writes testkit's micro v1 config (8x8 images, one block
@@ -55,13 +55,13 @@ func fidOf(t *testing.T, ref string, args ...string) float64 {
 	return v
 }
 
-func evalRows(t *testing.T, run string) map[int]trainer.Metric {
+func evalRows(t *testing.T, run string) map[int]runfolder.Metric {
 	t.Helper()
-	rows, err := trainer.ReadMetrics(filepath.Join(run, trainer.MetricsFile))
+	rows, err := runfolder.ReadMetrics(filepath.Join(run, runfolder.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[int]trainer.Metric{}
+	got := map[int]runfolder.Metric{}
 	for _, m := range rows {
 		if m.FDEMA != nil {
 			got[m.GStep] = m
@@ -98,7 +98,7 @@ func TestTrainQualityTracking(t *testing.T) {
 	if last.KIDEMA == nil || last.ISEMA == nil || last.EvalS == nil || last.EvalN != 20 {
 		t.Errorf("row of G step 4 lacks KID, IS, eval time or n: %+v", last)
 	}
-	latest := filepath.Join(run, trainer.CheckpointName(4))
+	latest := filepath.Join(run, runfolder.CheckpointName(4))
 	checkRel(t, "EMA G FD at G step 4 vs tgan stats + fid", fidOf(t, ref, latest), *last.FDEMA, 1e-6)
 	checkRel(t, "G FD at G step 4 vs tgan stats --raw-generator + fid", fidOf(t, ref, "--raw-generator", latest), *last.FDRaw, 1e-6)
 	if p := last.EvalPRDC; p == nil || p.PRK != 3 {
@@ -108,7 +108,7 @@ func TestTrainQualityTracking(t *testing.T) {
 		t.Errorf("EMA G PRDC at G step 4: training %v %v %v %v, tgan eval %+v", *p.PrecisionEMA, *p.RecallEMA, *p.DensityEMA, *p.CoverageEMA, e)
 	}
 
-	best := filepath.Join(run, trainer.BestFile)
+	best := filepath.Join(run, runfolder.BestFile)
 	wantStep := 2
 	if *rows[4].FDEMA < *rows[2].FDEMA {
 		wantStep = 4
@@ -125,12 +125,12 @@ func TestTrainQualityTracking(t *testing.T) {
 		t.Fatalf("best checkpoint of G step %d (%v), want %d", info.GStep, err, wantStep)
 	}
 	checkRel(t, "best checkpoint FD vs tgan stats + fid", fidOf(t, ref, best), info.FD, 1e-6)
-	for _, f := range []string{trainer.FDPlot, trainer.CheckpointName(4)} {
+	for _, f := range []string{runfolder.FDPlot, runfolder.CheckpointName(4)} {
 		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
 			t.Error(err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(run, trainer.CheckpointName(2))); err == nil {
+	if _, err := os.Stat(filepath.Join(run, runfolder.CheckpointName(2))); err == nil {
 		t.Error("--keep 1 kept ckpt-2")
 	}
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runfolder"
 	"github.com/tgan-dev/tgan/trainer"
 	"go.yaml.in/yaml/v3"
 )
@@ -74,7 +75,7 @@ func TestTrainZooPresets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			eff := trainer.EffectiveConfig{Model: cfg, Train: trainer.PresetOptions(c.preset)}
+			eff := runfolder.EffectiveConfig{Model: cfg, Train: trainer.PresetOptions(c.preset)}
 			raw, err := yaml.Marshal(eff)
 			if err != nil {
 				t.Fatal(err)
@@ -96,7 +97,7 @@ func TestTrainZooPresets(t *testing.T) {
 			if !strings.Contains(out, "step 1/1") || !strings.Contains(out, "recipe: accumulation D 2 x 4, G 2 x 2") {
 				t.Errorf("no progress or recipe in the output:\n%s", out)
 			}
-			rows, err := trainer.ReadMetrics(filepath.Join(run, trainer.MetricsFile))
+			rows, err := runfolder.ReadMetrics(filepath.Join(run, runfolder.MetricsFile))
 			if err != nil || len(rows) == 0 {
 				t.Fatalf("metrics: %d rows, %v", len(rows), err)
 			}

@@ -13,8 +13,8 @@ import (
 const (
 	// MetaState is the metadata key of the trainer's State (JSON).
 	MetaState = "trainer_state"
-	// MetaRun is the metadata key of the run folder's RunInfo (JSON,
-	// trainer.RunInfo).
+	// MetaRun is the metadata key of the run folder's description (JSON,
+	// runfolder.Info).
 	MetaRun = "run"
 	// FixedZ is the extra tensor of the sample grid's latents.
 	FixedZ = "fixed_z"

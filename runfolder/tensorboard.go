@@ -1,4 +1,4 @@
-package trainer
+package runfolder
 
 import (
 	"encoding/json"
@@ -14,14 +14,14 @@ import (
 const SamplesTag = "samples"
 
 // tensorBoard is a Run's TensorBoard history: one events file per session
-// beside metrics.jsonl (internal/tfevents), nil when RunInfo.NoTensorBoard.
+// beside metrics.jsonl (internal/tfevents), nil when Info.NoTensorBoard.
 type tensorBoard struct {
 	w         *tfevents.Writer
 	imageStep int // step of the last sample grid written (-1: none)
 }
 
 // openEvents starts this session's events file. A resumed run's folder was
-// cut back to the checkpoint's step by OpenRun, so the new file continues
+// cut back to the checkpoint's step by Open, so the new file continues
 // the history without repeating a step.
 func (r *Run) openEvents() error {
 	if r.Info.NoTensorBoard || r.tb != nil {

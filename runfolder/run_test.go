@@ -1,4 +1,4 @@
-package trainer
+package runfolder
 
 import (
 	"context"
@@ -11,52 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tgan-dev/tgan/gmodel"
-	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/dataset"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/trainer"
 )
-
-func newTestRun(t *testing.T, dir string, every int) *Run {
-	t.Helper()
-	cfg := microConfig(t)
-	tr, err := New(cfg, microOptions(), newSynth(7, cfg.ImageSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := NewRun(dir, RunInfo{Dataset: "synth", CheckpointEvery: every, Keep: 2}, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func openSynth(_ RunInfo, size int) (dataset.Source, error) { return newSynth(7, size), nil }
-
-func loadLatest(t *testing.T, dir string) *checkpoint.Checkpoint {
-	t.Helper()
-	name, err := os.ReadFile(filepath.Join(dir, LatestFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoint.Load(filepath.Join(dir, strings.TrimSpace(string(name))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ck
-}
-
-func maxDiff(a, b model.Weights) (float64, string) {
-	worst, at := 0.0, ""
-	for name, x := range a {
-		for i, v := range x.F32 {
-			if d := math.Abs(float64(v - b[name].F32[i])); d > worst || math.IsNaN(d) {
-				worst, at = d, name
-			}
-		}
-	}
-	return worst, at
-}
 
 // TestResumeEqualsStraightRun: 4 G steps, then resume to 8, gives the same
 // weights, EMA and optimizer state as 8 straight.
@@ -74,11 +31,11 @@ func TestResumeEqualsStraightRun(t *testing.T) {
 	if err := rb.Train(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenRun(b, openSynth); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := Open(b, openSynth); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("a second trainer on a locked run folder: got %v", err)
 	}
 	rb.Close()
-	rb2, err := OpenRun(b, openSynth)
+	rb2, err := Open(b, openSynth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +59,8 @@ func TestResumeEqualsStraightRun(t *testing.T) {
 			t.Errorf("extra %s differs by %g", at, d)
 		}
 	}
-	if ca.Meta[MetaState] != cb.Meta[MetaState] {
-		t.Errorf("trainer state differs:\n%s\n%s", ca.Meta[MetaState], cb.Meta[MetaState])
+	if ca.Meta[trainer.MetaState] != cb.Meta[trainer.MetaState] {
+		t.Errorf("trainer state differs:\n%s\n%s", ca.Meta[trainer.MetaState], cb.Meta[trainer.MetaState])
 	}
 	// The run folder: kept checkpoints, samples, metrics, chart, config.
 	for _, f := range []string{CheckpointName(8), CheckpointName(6), "samples-8.png", MetricsFile, LossPlot, ConfigFile} {
@@ -137,7 +94,7 @@ func TestNonFiniteStops(t *testing.T) {
 	}
 	r.Trainer.Dis[model.DHeadW].F32[0] = float32(math.NaN())
 	err := r.Train(context.Background(), 4)
-	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), CheckpointName(2)) {
+	if !errors.Is(err, trainer.ErrNonFinite) || !strings.Contains(err.Error(), CheckpointName(2)) {
 		t.Fatalf("got %v, want a non-finite error naming %s", err, CheckpointName(2))
 	}
 	if ck := loadLatest(t, dir); ck == nil || math.IsNaN(float64(ck.Dis[model.DHeadW].F32[0])) {
@@ -173,45 +130,13 @@ func TestResumeRemovesStaleTemps(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("half a checkpoint"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r2, err := OpenRun(dir, openSynth)
+	r2, err := Open(dir, openSynth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r2.Close()
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale temporary file still there: %v", err)
-	}
-}
-
-// TestSamplesInChunks: the sample grid is generated sampleChunk images at a
-// time (bounded memory) and equals one forward pass over all of FixedZ.
-func TestSamplesInChunks(t *testing.T) {
-	cfg := microConfig(t)
-	o := microOptions()
-	o.Samples = sampleChunk + 3 // a partial last chunk
-	tr, err := New(cfg, o, newSynth(7, cfg.ImageSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := tr.Samples()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := gmodel.BuildGenerator(cfg, tr.AvgGen, o.Samples, gmodel.Inference())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := g.Forward(tr.FixedZ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("%d values, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if d := got[i] - want[i]; d > 1e-5 || d < -1e-5 {
-			t.Fatalf("value %d: %g, want %g", i, got[i], want[i])
-		}
 	}
 }
 
@@ -241,11 +166,11 @@ func TestBudgetStopResumesExactly(t *testing.T) {
 	if stopped <= 0 || stopped >= 8 {
 		t.Fatalf("the budget stopped the run at G step %d, want within (0, 8)", stopped)
 	}
-	if ck := loadLatest(t, b); ck == nil || !strings.Contains(ck.Meta[MetaState], fmt.Sprintf(`"g_steps":%d`, stopped)) {
+	if ck := loadLatest(t, b); ck == nil || !strings.Contains(ck.Meta[trainer.MetaState], fmt.Sprintf(`"g_steps":%d`, stopped)) {
 		t.Fatalf("no checkpoint at the budget stop (G step %d)", stopped)
 	}
 	rb.Close()
-	rb2, err := OpenRun(b, openSynth)
+	rb2, err := Open(b, openSynth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,8 +187,8 @@ func TestBudgetStopResumesExactly(t *testing.T) {
 			t.Errorf("%s differs by %g (%s)", p.name, d, at)
 		}
 	}
-	if ca.Meta[MetaState] != cb.Meta[MetaState] {
-		t.Errorf("trainer state differs:\n%s\n%s", ca.Meta[MetaState], cb.Meta[MetaState])
+	if ca.Meta[trainer.MetaState] != cb.Meta[trainer.MetaState] {
+		t.Errorf("trainer state differs:\n%s\n%s", ca.Meta[trainer.MetaState], cb.Meta[trainer.MetaState])
 	}
 	rows, err := ReadMetrics(filepath.Join(b, MetricsFile))
 	if err != nil || len(rows) != 8 || rows[7].TrainS <= rows[stopped-1].TrainS {

@@ -1,4 +1,4 @@
-package trainer
+package runfolder
 
 import (
 	"bytes"
@@ -15,7 +15,9 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/imageio"
+	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/internal/tfevents/tfread"
+	"github.com/tgan-dev/tgan/trainer"
 )
 
 // tbHistory is a run folder's TensorBoard history as the independent
@@ -180,12 +182,12 @@ func TestTensorBoardResume(t *testing.T) {
 	if _, tail, err := tfread.ReadFile(files[0]); err != nil || !errors.Is(tail, tfread.ErrTorn) {
 		t.Fatalf("the cut file: tail %v, %v", tail, err)
 	}
-	r2, err := OpenRun(dir, openSynth)
+	r2, err := Open(dir, openSynth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h := readHistory(t, dir); len(h.scalars["loss/d_loss"]) != 6 || h.images[7] != nil {
-		t.Fatalf("after OpenRun: d_loss at %d steps, grid at 7: %v; want 6 steps and no grid", len(h.scalars["loss/d_loss"]), h.images[7] != nil)
+		t.Fatalf("after Open: d_loss at %d steps, grid at 7: %v; want 6 steps and no grid", len(h.scalars["loss/d_loss"]), h.images[7] != nil)
 	}
 	if err := r2.Train(context.Background(), 9); err != nil {
 		t.Fatal(err)
@@ -193,7 +195,7 @@ func TestTensorBoardResume(t *testing.T) {
 	r2.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r3, err := OpenRun(dir, openSynth)
+	r3, err := Open(dir, openSynth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,16 +211,16 @@ func TestTensorBoardResume(t *testing.T) {
 	}
 }
 
-// TestNoTensorBoard: RunInfo.NoTensorBoard writes no events file and is
+// TestNoTensorBoard: Info.NoTensorBoard writes no events file and is
 // kept in config.yaml; metrics.jsonl is written as always.
 func TestNoTensorBoard(t *testing.T) {
 	dir := t.TempDir()
-	cfg := microConfig(t)
-	tr, err := New(cfg, microOptions(), newSynth(7, cfg.ImageSize))
+	cfg := testkit.MicroConfig(t)
+	tr, err := trainer.New(cfg, microOptions(), newSynth(7, cfg.ImageSize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRun(dir, RunInfo{Dataset: "synth", CheckpointEvery: 2, NoTensorBoard: true}, tr)
+	r, err := New(dir, Info{Dataset: "synth", CheckpointEvery: 2, NoTensorBoard: true}, tr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,10 @@
-package trainer
+// Package runfolder drives a trainer.Trainer with a run folder: it calls
+// the Trainer's Step until a target, a budget or an interruption, and
+// keeps the folder: rotated checkpoints and the latest pointer, sample
+// grids, metrics.jsonl, the loss and FD charts, TensorBoard events, the
+// evaluation schedule with the best checkpoint, and the folder's lock.
+// cmd/tgan opens a Run and shows its Progress; the Trainer knows no folder.
+package runfolder
 
 import (
 	"bufio"
@@ -16,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/tgan-dev/tgan/internal/atomicfile"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
 	"github.com/tgan-dev/tgan/internal/dataset"
@@ -24,6 +29,7 @@ import (
 	"github.com/tgan-dev/tgan/internal/quality"
 	"github.com/tgan-dev/tgan/internal/tfevents"
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/trainer"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -33,12 +39,12 @@ const (
 	MetricsFile = "metrics.jsonl" // one JSON object per G step
 	LossPlot    = "loss.png"
 	ConfigFile  = "config.yaml"      // the effective configuration
-	metaRun     = checkpoint.MetaRun // checkpoint metadata: RunInfo as JSON
+	metaRun     = checkpoint.MetaRun // checkpoint metadata: Info as JSON
 )
 
-// RunInfo is what a run folder needs besides the Trainer: where the data
+// Info is what a run folder needs besides the Trainer: where the data
 // comes from and how often to save. It is stored in every checkpoint.
-type RunInfo struct {
+type Info struct {
 	Dataset         string `json:"dataset" yaml:"dataset"`
 	Data            string `json:"data" yaml:"data"`
 	CheckpointEvery int    `json:"checkpoint_every" yaml:"checkpoint_every"` // G steps; default 500
@@ -49,30 +55,51 @@ type RunInfo struct {
 	NoTensorBoard bool `json:"no_tensorboard,omitempty" yaml:"no_tensorboard,omitempty"`
 }
 
+// Progress follows a Train call. Train calls Begin once, Step after every
+// G step, Clear before an evaluation's console line, and at its end either
+// End (the target reached) or Stop (interrupted, budget spent, failed).
+type Progress interface {
+	// Begin: this session trains from G step start to steps (math.MaxInt:
+	// no step limit, a time budget ends it).
+	Begin(start, steps int)
+	Step(Tick)
+	Clear()
+	Stop()
+	End()
+}
+
+// Tick is the progress after one G step.
+type Tick struct {
+	Stats        trainer.Stats // of the G step's iteration
+	Start, Steps int           // as at Begin
+	// Trained is this session's training time (evaluations not counted),
+	// Budget the Run's.
+	Trained, Budget time.Duration
+	// Saved names the checkpoint written after this G step ("": none).
+	Saved string
+}
+
 // ErrBudget is returned (wrapped) by Train when Run.Budget is spent; the
 // run was saved as on an interruption.
 var ErrBudget = errors.New("training time budget spent")
 
 // EffectiveConfig is the content of config.yaml.
 type EffectiveConfig struct {
-	Model *model.Config `yaml:"model"`
-	Train Options       `yaml:"train"`
-	Run   RunInfo       `yaml:"run"`
+	Model *model.Config   `yaml:"model"`
+	Train trainer.Options `yaml:"train"`
+	Run   Info            `yaml:"run"`
 }
 
-// Run is a Trainer bound to a run folder.
+// Run is a trainer.Trainer bound to a run folder.
 type Run struct {
 	Dir     string
-	Info    RunInfo
-	Trainer *Trainer
-	// Progress receives the progress bar (nil: none).
-	Progress io.Writer
+	Info    Info
+	Trainer *trainer.Trainer
+	// Progress follows Train (nil: none); cmd/tgan draws a bar or prints
+	// plain lines.
+	Progress Progress
 	// Log receives one-line messages (checkpoints, interruption; nil: none).
 	Log io.Writer
-	// Plain replaces the progress bar with a plain line every PlainEvery G
-	// steps (default 10), for logs that are not terminals.
-	Plain      bool
-	PlainEvery int
 	// Budget > 0 limits this session's training time (evaluations not
 	// counted): Train saves and returns ErrBudget after the G step that
 	// reaches it.
@@ -112,8 +139,8 @@ func (r *Run) clock() runClock {
 	return runClock{TrainS: p.TrainS + r.trained().Seconds(), EvalS: p.EvalS + r.eval.sessEval.Seconds()}
 }
 
-// NewRun starts a fresh run in dir (created; it must not hold a run yet).
-func NewRun(dir string, info RunInfo, t *Trainer) (*Run, error) {
+// New starts a fresh run in dir (created; it must not hold a run yet).
+func New(dir string, info Info, t *trainer.Trainer) (*Run, error) {
 	if _, err := os.Stat(filepath.Join(dir, LatestFile)); err == nil {
 		return nil, fmt.Errorf("%s already holds a run: use --resume", dir)
 	}
@@ -141,7 +168,7 @@ func NewRun(dir string, info RunInfo, t *Trainer) (*Run, error) {
 	return r, nil
 }
 
-func (i RunInfo) defaults() RunInfo {
+func (i Info) defaults() Info {
 	if i.CheckpointEvery <= 0 {
 		i.CheckpointEvery = 500
 	}
@@ -151,9 +178,9 @@ func (i RunInfo) defaults() RunInfo {
 	return i
 }
 
-// OpenRun resumes the run in dir from its latest checkpoint. open loads the
+// Open resumes the run in dir from its latest checkpoint. open loads the
 // dataset recorded in the run (at the model's image size).
-func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, error)) (*Run, error) {
+func Open(dir string, open func(info Info, size int) (dataset.Source, error)) (*Run, error) {
 	name, err := os.ReadFile(filepath.Join(dir, LatestFile))
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a run folder with a checkpoint: %w", dir, err)
@@ -173,7 +200,7 @@ func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, erro
 	if err != nil {
 		return nil, err
 	}
-	var info RunInfo
+	var info Info
 	if err := json.Unmarshal([]byte(ck.Meta[metaRun]), &info); err != nil {
 		return nil, fmt.Errorf("checkpoint run info: %w", err)
 	}
@@ -181,7 +208,7 @@ func OpenRun(dir string, open func(info RunInfo, size int) (dataset.Source, erro
 	if err != nil {
 		return nil, err
 	}
-	t, err := Resume(ck, src)
+	t, err := trainer.Resume(ck, src)
 	if err != nil {
 		return nil, err
 	}
@@ -216,24 +243,21 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 	if steps <= 0 {
 		steps = math.MaxInt
 	}
-	var bar *progressbar.ProgressBar
+	stopped := false
+	stop := func() { // ends the progress line before a message
+		if r.Progress != nil && !stopped {
+			r.Progress.Stop()
+		}
+		stopped = true
+	}
 	defer func() {
-		if err != nil && bar != nil && ctx.Err() == nil {
-			fmt.Fprintln(r.Progress) // end the bar's line before the error is printed
+		if err != nil {
+			stop()
 		}
 	}()
 	start := t.GSteps
-	if r.Progress != nil && !r.Plain {
-		total := -1 // a spinner when only the budget limits the run
-		if steps != math.MaxInt {
-			total = max(steps-start, 0)
-		}
-		// The bar counts this session's G steps, so that rate and ETA are right after a resume.
-		bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(r.Progress),
-			progressbar.OptionSetDescription("train"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("G steps"), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(500*time.Millisecond), progressbar.OptionShowElapsedTimeOnFinish())
-		_ = bar.RenderBlank() // starts the bar's clock now: no rate before a measured interval
+	if r.Progress != nil {
+		r.Progress.Begin(start, steps)
 	}
 	if err := r.openEvents(); err != nil {
 		return err
@@ -243,12 +267,13 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 	saved := -1
 	for t.GSteps < steps {
 		if err := ctx.Err(); err != nil {
-			return r.interrupted(bar, err)
+			stop()
+			return r.interrupted(err)
 		}
-		emaDecay := t.emaBeta() // of this iteration's G step, if it has one
+		emaDecay := t.EMADecay() // of this iteration's G step, if it has one
 		st, err := t.Step()
 		if err != nil {
-			if errors.Is(err, ErrNonFinite) {
+			if errors.Is(err, trainer.ErrNonFinite) {
 				return fmt.Errorf("training diverged: %w; the run folder keeps the last good checkpoint (%s)", err, r.latestName())
 			}
 			return err
@@ -261,12 +286,13 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 		last := t.GSteps == steps || outOfTime
 		m := r.metric(st)
 		if r.Evaluator != nil && r.Info.Eval != nil && (t.GSteps%max(r.Info.Eval.Every, 1) == 0 || last) {
-			if bar != nil {
-				_ = bar.Clear()
+			if r.Progress != nil {
+				r.Progress.Clear()
 			}
 			if err := r.evaluate(ctx, &m); err != nil {
 				if ctx.Err() != nil {
-					return r.interrupted(bar, ctx.Err())
+					stop()
+					return r.interrupted(ctx.Err())
 				}
 				return err
 			}
@@ -282,20 +308,18 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 				return err
 			}
 		}
-		r.progress(bar, st, start, steps)
+		tick := Tick{Stats: st, Start: start, Steps: steps, Trained: r.trained(), Budget: r.Budget}
 		if t.GSteps%r.Info.CheckpointEvery == 0 || last {
 			if err := r.Save(); err != nil {
 				return err
 			}
-			if r.Plain {
-				r.logf("saved %s", CheckpointName(t.GSteps))
-			}
-			saved = t.GSteps
+			saved, tick.Saved = t.GSteps, CheckpointName(t.GSteps)
+		}
+		if r.Progress != nil {
+			r.Progress.Step(tick)
 		}
 		if outOfTime {
-			if bar != nil {
-				fmt.Fprintln(r.Progress) // end the bar's line
-			}
+			stop()
 			r.logf("time budget of %v spent at G step %d (iteration %d): checkpoint saved", r.Budget, t.GSteps, t.Iter)
 			r.logTimes()
 			return ErrBudget
@@ -306,9 +330,8 @@ func (r *Run) Train(ctx context.Context, steps int) (err error) {
 			return err
 		}
 	}
-	if bar != nil {
-		_ = bar.Finish()
-		fmt.Fprintln(r.Progress)
+	if r.Progress != nil {
+		r.Progress.End()
 	}
 	r.logTimes()
 	return nil
@@ -322,46 +345,12 @@ func (r *Run) logTimes() {
 }
 
 // interrupted saves a checkpoint after a cancellation and returns err.
-func (r *Run) interrupted(bar *progressbar.ProgressBar, err error) error {
-	if bar != nil {
-		fmt.Fprintln(r.Progress) // end the bar's line
-	}
+func (r *Run) interrupted(err error) error {
 	if serr := r.Save(); serr != nil {
 		return errors.Join(err, serr)
 	}
 	r.logf("interrupted at G step %d (iteration %d): checkpoint saved", r.Trainer.GSteps, r.Trainer.Iter)
 	return err
-}
-
-// progress updates the bar, or prints a plain line every PlainEvery G steps.
-func (r *Run) progress(bar *progressbar.ProgressBar, st Stats, start, steps int) {
-	t := r.Trainer
-	if r.Plain && r.Progress != nil && (t.GSteps%max(r.PlainEvery, 1) == 0 || t.GSteps == steps) {
-		done := float64(t.GSteps - start)
-		el := r.trained()
-		left := ""
-		switch {
-		case steps != math.MaxInt:
-			eta := time.Duration(float64(el) / done * float64(steps-t.GSteps)).Round(time.Second)
-			left = fmt.Sprintf("  ETA %v", eta)
-		case r.Budget > 0:
-			left = fmt.Sprintf("  budget left %v", (r.Budget - el).Round(time.Second))
-		}
-		sr := ""
-		if t.srNet != nil {
-			sr = fmt.Sprintf("  SR %.4f", st.SRLoss)
-		}
-		total := ""
-		if steps != math.MaxInt {
-			total = fmt.Sprintf("/%d", steps)
-		}
-		fmt.Fprintf(r.Progress, "step %d%s  D %.4f  G %.4f  GP %.4f%s  %.2f G steps/s%s\n",
-			t.GSteps, total, st.DLoss, st.GLoss, st.GP, sr, done/el.Seconds(), left)
-	}
-	if bar != nil {
-		bar.Describe(fmt.Sprintf("step %d D %.3f G %.3f", t.GSteps, st.DLoss, st.GLoss))
-		_ = bar.Set(t.GSteps - start)
-	}
 }
 
 func (r *Run) logf(format string, args ...any) {
@@ -541,7 +530,7 @@ type statsAcc struct {
 	dLoss, gp, w, dReal, dFake, dNorm float64
 }
 
-func (a *statsAcc) add(s Stats) {
+func (a *statsAcc) add(s trainer.Stats) {
 	a.n++
 	a.dLoss += s.DLoss
 	a.gp += s.GP
@@ -556,14 +545,11 @@ func (a *statsAcc) add(s Stats) {
 
 // metric is the row of G step st: its numbers and the D means since the
 // previous row.
-func (r *Run) metric(st Stats) Metric {
+func (r *Run) metric(st trainer.Stats) Metric {
 	t, a := r.Trainer, &r.acc
 	n := float64(a.n)
 	now := r.now()
-	imgs := float64(a.n*2*t.Opts.DisBatch + t.Opts.GenBatch*t.Opts.GAccumulate)
-	if t.pen != nil {
-		imgs += float64(a.n * t.Opts.DisBatch)
-	}
+	imgs := float64(a.n*t.CriticImages() + t.Opts.GenBatch*t.Opts.GAccumulate)
 	m := Metric{
 		GStep: st.GStep, Iter: st.Iter, Epoch: st.Epoch, DLoss: a.dLoss / n, GLoss: st.GLoss, GP: a.gp / n,
 		Wasserstein: a.w / n, DReal: a.dReal / n, DFake: a.dFake / n, DGradNorm: a.dNorm / float64(max(a.dSteps, 1)), GGradNorm: st.GGradNorm,

@@ -1,4 +1,4 @@
-package trainer
+package runfolder
 
 import (
 	"context"
@@ -22,7 +22,7 @@ const (
 	metaTime = "run_time" // checkpoint metadata: training and evaluation seconds so far
 )
 
-// EvalInfo says how a run tracks sample quality (RunInfo.Eval): the feature
+// EvalInfo says how a run tracks sample quality (Info.Eval): the feature
 // network and reference statistics (tgan stats), how often and on how many
 // images. The CLI opens them into a quality.Evaluator (Run.Evaluator); a
 // resumed run reopens the same files.
@@ -69,7 +69,7 @@ type bestInfo struct {
 
 // evalState is a Run's evaluation bookkeeping.
 type evalState struct {
-	ema, raw  engine.Model // G's EMA and G, sharing the Trainer's weights
+	ema, raw  engine.Model // G's EMA and G, sharing the trainer.Trainer's weights
 	best      float64      // lowest EMA FD so far (+Inf: none)
 	bestStep  int
 	sessEval  time.Duration // evaluation time of this session
