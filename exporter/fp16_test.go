@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/checkpoint/pth"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/onnx"
 )

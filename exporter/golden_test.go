@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/npy"
-	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/checkpoint/pth"
+	"github.com/tgan-dev/tgan/internal/fileio/npy"
 	"github.com/tgan-dev/tgan/internal/testkit"
 )
 

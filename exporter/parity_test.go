@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/checkpoint/pth"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/fdcheck"
+	"github.com/tgan-dev/tgan/internal/testkit/fdcheck"
 	"github.com/tgan-dev/tgan/model"
 	G "gorgonia.org/gorgonia"
 )

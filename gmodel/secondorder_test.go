@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/fdcheck"
+	"github.com/tgan-dev/tgan/internal/testkit/fdcheck"
 	"github.com/tgan-dev/tgan/model"
 	G "gorgonia.org/gorgonia"
 )

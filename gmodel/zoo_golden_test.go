@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/gmodel"
-	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/checkpoint/pth"
 	"github.com/tgan-dev/tgan/internal/testkit"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/fdcheck"
+	"github.com/tgan-dev/tgan/internal/testkit/fdcheck"
 	"github.com/tgan-dev/tgan/model"
 	G "gorgonia.org/gorgonia"
 )

@@ -5,7 +5,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/tgan-dev/tgan/internal/atomicfile"
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -124,7 +124,7 @@ func Metadata(mp *ModelProto) map[string]string {
 	return md
 }
 
-// WriteFileAtomic writes data to path through internal/atomicfile (a synced
+// WriteFileAtomic writes data to path through internal/fileio/atomicfile (a synced
 // temporary file renamed over path), so readers never see a partial file.
 func WriteFileAtomic(path string, data []byte) error {
 	if err := atomicfile.WriteBytes(path, data); err != nil {

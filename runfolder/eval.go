@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/engine"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 )

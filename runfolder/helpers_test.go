@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/internal/data/dataset"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/trainer"

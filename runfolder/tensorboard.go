@@ -7,14 +7,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tgan-dev/tgan/internal/tfevents"
+	"github.com/tgan-dev/tgan/internal/fileio/tfevents"
 )
 
 // SamplesTag is the TensorBoard tag of the sample grids.
 const SamplesTag = "samples"
 
 // tensorBoard is a Run's TensorBoard history: one events file per session
-// beside metrics.jsonl (internal/tfevents), nil when Info.NoTensorBoard.
+// beside metrics.jsonl (internal/fileio/tfevents), nil when Info.NoTensorBoard.
 type tensorBoard struct {
 	w         *tfevents.Writer
 	imageStep int // step of the last sample grid written (-1: none)

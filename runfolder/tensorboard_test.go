@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/imageio"
+	"github.com/tgan-dev/tgan/internal/fileio/imageio"
+	"github.com/tgan-dev/tgan/internal/fileio/tfevents/tfread"
 	"github.com/tgan-dev/tgan/internal/testkit"
-	"github.com/tgan-dev/tgan/internal/tfevents/tfread"
 	"github.com/tgan-dev/tgan/trainer"
 )
 

@@ -8,13 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 targets=(
-	"./internal/npy FuzzDecode"
-	"./internal/npy FuzzReadNPZ"
+	"./internal/fileio/npy FuzzDecode"
+	"./internal/fileio/npy FuzzReadNPZ"
 	"./internal/checkpoint FuzzReadTensors"
-	"./internal/pth FuzzImport"
-	"./internal/dataset FuzzLoadIDX"
-	"./internal/dataset FuzzLoadCIFAR10"
-	"./internal/imageio FuzzLoadImage"
+	"./internal/checkpoint/pth FuzzImport"
+	"./internal/data/dataset FuzzLoadIDX"
+	"./internal/data/dataset FuzzLoadCIFAR10"
+	"./internal/fileio/imageio FuzzLoadImage"
 	"./onnx FuzzReadFile"
 	"./model FuzzParseJSON"
 )

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/gmodel"
-	"github.com/tgan-dev/tgan/internal/augment"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
+	"github.com/tgan-dev/tgan/internal/data/augment"
 	"github.com/tgan-dev/tgan/model"
 	G "gorgonia.org/gorgonia"
 )

@@ -29,7 +29,7 @@ func NewAdam(lr, b1, b2, eps float64, w model.Weights, names []string) *Adam {
 
 // Update applies one step with gradients grads (by name) to w in place,
 // without clipping, by running the trainer's update graph on the tape
-// machine (for tools that replay a step: internal/pth's reference check).
+// machine (for tools that replay a step: internal/checkpoint/pth's reference check).
 func (a *Adam) Update(w model.Weights, grads map[string][]float32) error {
 	names := make([]string, 0, len(grads))
 	for n := range grads {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/augment"
+	"github.com/tgan-dev/tgan/internal/data/augment"
 	"github.com/tgan-dev/tgan/internal/lower"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runtime"
@@ -13,7 +13,7 @@ import (
 
 // TestParityLoweredAugment runs the ONNX lowering of the DiffAugment op
 // (augOp) on ONNX Runtime and compares Apply, ApplyLinear and
-// ApplyTranspose with internal/augment, for the same draws, over the zoo's
+// ApplyTranspose with internal/data/augment, for the same draws, over the zoo's
 // policies: every operation, including erase and filter, drawn and not
 // drawn, with one set of draws for the batch or two (the D step's real and
 // fake halves).

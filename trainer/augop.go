@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
-	"github.com/tgan-dev/tgan/internal/augment"
+	"github.com/tgan-dev/tgan/internal/data/augment"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )

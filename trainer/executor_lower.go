@@ -3,7 +3,7 @@ package trainer
 import (
 	"fmt"
 
-	"github.com/tgan-dev/tgan/internal/augment"
+	"github.com/tgan-dev/tgan/internal/data/augment"
 	"github.com/tgan-dev/tgan/internal/lower"
 	"github.com/tgan-dev/tgan/onnx"
 	G "gorgonia.org/gorgonia"

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/tgan-dev/tgan/internal/augment"
+	"github.com/tgan-dev/tgan/internal/data/augment"
 	"github.com/tgan-dev/tgan/model"
 )
 

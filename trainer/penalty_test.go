@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/augment"
-	"github.com/tgan-dev/tgan/internal/fdcheck"
+	"github.com/tgan-dev/tgan/internal/data/augment"
+	"github.com/tgan-dev/tgan/internal/testkit/fdcheck"
 	"github.com/tgan-dev/tgan/model"
 )
 

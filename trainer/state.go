@@ -5,7 +5,7 @@ import (
 	"sort"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/internal/data/dataset"
 	"github.com/tgan-dev/tgan/model"
 )
 

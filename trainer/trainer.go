@@ -7,8 +7,8 @@ import (
 	"math/rand"
 
 	"github.com/tgan-dev/tgan/gmodel"
-	"github.com/tgan-dev/tgan/internal/augment"
-	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/internal/data/augment"
+	"github.com/tgan-dev/tgan/internal/data/dataset"
 	"github.com/tgan-dev/tgan/model"
 )
 

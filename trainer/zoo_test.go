@@ -11,7 +11,7 @@ import (
 
 	"github.com/tgan-dev/tgan/gmodel"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/fileio/npy"
 	"github.com/tgan-dev/tgan/model"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/tgan-dev/tgan/exporter"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/engine"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/urfave/cli/v2"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
-	"github.com/tgan-dev/tgan/internal/engine"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"github.com/tgan-dev/tgan/runtime"
 	"github.com/urfave/cli/v2"
 )

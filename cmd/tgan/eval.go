@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
-	"github.com/tgan-dev/tgan/internal/metrics"
-	"github.com/tgan-dev/tgan/internal/quality"
+	"github.com/tgan-dev/tgan/internal/eval/metrics"
+	"github.com/tgan-dev/tgan/internal/eval/quality"
 	"github.com/urfave/cli/v2"
 )
 

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/engine"
-	"github.com/tgan-dev/tgan/internal/metrics"
-	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/eval/metrics"
+	"github.com/tgan-dev/tgan/internal/fileio/npy"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/runtime"
 )

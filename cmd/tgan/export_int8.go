@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/tgan-dev/tgan/exporter"
-	"github.com/tgan-dev/tgan/internal/engine"
-	"github.com/tgan-dev/tgan/internal/imageio"
+	"github.com/tgan-dev/tgan/internal/fileio/imageio"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"github.com/tgan-dev/tgan/runtime"
 )
 

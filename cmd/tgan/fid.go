@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/tgan-dev/tgan/internal/metrics"
+	"github.com/tgan-dev/tgan/internal/eval/metrics"
 	"github.com/urfave/cli/v2"
 )
 

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tgan-dev/tgan/internal/atomicfile"
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/internal/data/dataset"
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runfolder"
 	"github.com/tgan-dev/tgan/trainer"

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/checkpoint/pth"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runfolder"
 	"github.com/tgan-dev/tgan/trainer"

@@ -20,7 +20,7 @@ func runApp(t *testing.T, args ...string) (string, error) {
 }
 
 func TestImportCommand(t *testing.T) {
-	src := "../../internal/pth/testdata/variants.pth"
+	src := "../../internal/checkpoint/pth/testdata/variants.pth"
 	dst := filepath.Join(t.TempDir(), "ckpt.safetensors")
 	out, err := runApp(t, "import", "--out", dst, src)
 	if err != nil {
@@ -41,7 +41,7 @@ func TestImportCommand(t *testing.T) {
 	if _, err := runApp(t, "import", "--out", dst); err == nil {
 		t.Error("no source: no error")
 	}
-	if _, err := runApp(t, "import", "--out", dst, "../../internal/pth/testdata/list.pth"); err == nil ||
+	if _, err := runApp(t, "import", "--out", dst, "../../internal/checkpoint/pth/testdata/list.pth"); err == nil ||
 		!strings.Contains(err.Error(), "list.pth") {
 		t.Errorf("bad source: %v", err)
 	}

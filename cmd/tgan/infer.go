@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tgan-dev/tgan/internal/engine"
-	"github.com/tgan-dev/tgan/internal/imageio"
-	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/fileio/imageio"
+	"github.com/tgan-dev/tgan/internal/fileio/npy"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"github.com/urfave/cli/v2"
 )
 

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/engine"
-	"github.com/tgan-dev/tgan/internal/imageio"
-	"github.com/tgan-dev/tgan/internal/metrics"
-	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/eval/metrics"
+	"github.com/tgan-dev/tgan/internal/fileio/imageio"
+	"github.com/tgan-dev/tgan/internal/fileio/npy"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/runtime"
 )

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/tgan-dev/tgan/internal/engine"
-	"github.com/tgan-dev/tgan/internal/npy"
+	"github.com/tgan-dev/tgan/internal/fileio/npy"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"github.com/urfave/cli/v2"
 )
 

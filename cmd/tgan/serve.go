@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tgan-dev/tgan/internal/serve"
+	"github.com/tgan-dev/tgan/internal/infer/serve"
 	"github.com/urfave/cli/v2"
 )
 

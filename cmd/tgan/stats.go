@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/tgan-dev/tgan/internal/dataset"
-	"github.com/tgan-dev/tgan/internal/engine"
-	"github.com/tgan-dev/tgan/internal/metrics"
-	"github.com/tgan-dev/tgan/internal/npy"
-	"github.com/tgan-dev/tgan/internal/quality"
+	"github.com/tgan-dev/tgan/internal/data/dataset"
+	"github.com/tgan-dev/tgan/internal/eval/metrics"
+	"github.com/tgan-dev/tgan/internal/eval/quality"
+	"github.com/tgan-dev/tgan/internal/fileio/npy"
+	"github.com/tgan-dev/tgan/internal/infer/engine"
 	"github.com/urfave/cli/v2"
 )
 

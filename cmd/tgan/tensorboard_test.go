@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tgan-dev/tgan/internal/tfevents/tfread"
+	"github.com/tgan-dev/tgan/internal/fileio/tfevents/tfread"
 )
 
 // TestTensorBoardAfterSIGKILL kills tgan train with SIGKILL at a random

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/dataset"
-	"github.com/tgan-dev/tgan/internal/metrics"
-	"github.com/tgan-dev/tgan/internal/quality"
+	"github.com/tgan-dev/tgan/internal/data/dataset"
+	"github.com/tgan-dev/tgan/internal/eval/metrics"
+	"github.com/tgan-dev/tgan/internal/eval/quality"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/runfolder"
 	"github.com/tgan-dev/tgan/runtime"

@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/internal/checkpoint"
-	"github.com/tgan-dev/tgan/internal/npy"
-	"github.com/tgan-dev/tgan/internal/pth"
+	"github.com/tgan-dev/tgan/internal/checkpoint/pth"
+	"github.com/tgan-dev/tgan/internal/fileio/npy"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"

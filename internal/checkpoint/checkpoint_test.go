@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/nlpodyssey/safetensors"
-	"github.com/tgan-dev/tgan/internal/atomicfile"
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 	"github.com/tgan-dev/tgan/model"
 )
 

@@ -14,6 +14,6 @@
 //     "opt.gen.m.<name>", ...) is kept in Checkpoint.Extra.
 //
 // Float tensors are F32, integer buffers I64. In the data flow the trainer
-// and the .pth importer (internal/pth) write checkpoints; the exporter,
+// and the .pth importer (internal/checkpoint/pth) write checkpoints; the exporter,
 // `tgan infer` and resumed training read them.
 package checkpoint

@@ -12,7 +12,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/tgan-dev/tgan/internal/atomicfile"
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 
 	"github.com/tgan-dev/tgan/model"
 )

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/tgan-dev/tgan/internal/dataset"
+	"github.com/tgan-dev/tgan/internal/data/dataset"
 )
 
 // The training state's place in a checkpoint: the one spelling of the keys

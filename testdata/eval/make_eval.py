@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Write the tiny feature network, inputs and golden metrics for the
-`tgan stats` / `tgan eval` tests (cmd/tgan/eval_test.go, internal/metrics).
+`tgan stats` / `tgan eval` tests (cmd/tgan/eval_test.go, internal/eval/metrics).
 
 Run with Debian's interpreter (torch 1.13, onnx 1.12, numpy, scipy):
 
@@ -20,7 +20,7 @@ give identical files; Go tests never run Python):
   expected.json        features, statistics, FID, KID, IS, all computed here
                        with torch (features) and numpy/scipy (metrics)
 
-The protocol reproduced (what tgan does, internal/metrics):
+The protocol reproduced (what tgan does, internal/eval/metrics):
   generator output x -> uint8(clamp(float32(x*127.5) + 127.5, 0, 255)), truncated
   uint8 p -> float32 p/255 -> F.interpolate(size 16, bilinear,
   align_corners=False) -> network.

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Write the FID goldens that internal/metrics and cmd/tgan tests check.
+"""Write the FID goldens that internal/eval/metrics and cmd/tgan tests check.
 
 Run with Debian's interpreter (numpy, scipy):
 
     /usr/bin/python3 testdata/eval/make_fid_golden.py
 
 The statistics come from a deterministic integer formula that the Go tests
-rebuild exactly (internal/metrics/synth_test.go), so no 32 MB 2048-d .npz
+rebuild exactly (internal/eval/metrics/synth_test.go), so no 32 MB 2048-d .npz
 needs committing:
 
     u(i, k; n, seed) = hash32((i*n + k)*2654435761 + seed*40503) / 2^32 - 0.5

@@ -229,7 +229,7 @@ def import_back(name, ck, G, D, opts, prefixed, work, run_dir, args):
 def replay_adam(name, ck, G, D, work, ckpt, args):
     """Step 4: Adam from the exported dicts takes tgan's next step."""
     env = dict(os.environ, TGAN_ADAM_REF="%s:%s" % (ckpt, work))
-    run("go", "test", "./internal/pth", "-run", "TestAdamStepForReference", "-count=1", cwd=args.repo, env=env)
+    run("go", "test", "./internal/checkpoint/pth", "-run", "TestAdamStepForReference", "-count=1", cwd=args.repo, env=env)
     opts = {}
     for net, model, sd_key in [("gen", G, "gen_optimizer"), ("dis", D, "dis_optimizer")]:
         opt = torch.optim.Adam(model.parameters(), lr=1.0)

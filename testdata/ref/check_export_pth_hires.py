@@ -178,7 +178,7 @@ def main():
         if not args.go_files:
             args.go_files = os.path.join(args.work, "full")
             os.makedirs(args.go_files, exist_ok=True)
-            run("go", "test", "./internal/pth", "-run", "TestWriteHiresForReference", "-count=1", "-timeout", "30m",
+            run("go", "test", "./internal/checkpoint/pth", "-run", "TestWriteHiresForReference", "-count=1", "-timeout", "30m",
                 cwd=REPO, env=dict(os.environ, TGAN_HIRES_PTH=args.go_files, TGAN_HIRES_PTH_FULL="1"))
         for name in FULL:
             go_case(name, args, variants=(("", True),))
@@ -190,7 +190,7 @@ def main():
     if not args.go_files:
         args.go_files = os.path.join(args.work, "go")
         os.makedirs(args.go_files, exist_ok=True)
-        run("go", "test", "./internal/pth", "-run", "TestWriteHiresForReference", "-count=1", cwd=REPO,
+        run("go", "test", "./internal/checkpoint/pth", "-run", "TestWriteHiresForReference", "-count=1", cwd=REPO,
             env=dict(os.environ, TGAN_HIRES_PTH=args.go_files))
     for name in cases:
         go_case(name, args)

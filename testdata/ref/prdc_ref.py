@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """Independent reference of precision, recall, density and coverage, and the
-fixtures internal/metrics/prdc_test.go checks against.
+fixtures internal/eval/metrics/prdc_test.go checks against.
 
 Run with Debian's interpreter (numpy only):
 
     /usr/bin/python3 testdata/ref/prdc_ref.py
 
-It writes internal/metrics/testdata/prdc.json (deterministic: the features
+It writes internal/eval/metrics/testdata/prdc.json (deterministic: the features
 come from an integer hash, so reruns give the same file; Go tests never run
 Python).
 
