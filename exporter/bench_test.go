@@ -35,9 +35,7 @@ func benchGenerator(b *testing.B, preset string, batch int) {
 	}
 	env := openEnv(b, 0)
 	path := filepath.Join(b.TempDir(), "g.onnx")
-	if err := gm.WriteFile(path); err != nil {
-		b.Fatal(err)
-	}
+	writeModel(b, gm, path)
 	m, err := env.OpenModel(path)
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 	"github.com/tgan-dev/tgan/onnx/fused"
@@ -211,8 +212,8 @@ func (w *fileWriter) file(path string, data []byte) {
 	if w.err != nil {
 		return
 	}
-	if err := onnx.WriteFileAtomic(path, data); err != nil {
-		w.err = errorf("%w", err)
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		w.err = errorf("write %s: %w", path, err)
 		return
 	}
 	w.written = append(w.written, path)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 	"github.com/tgan-dev/tgan/internal/testkit"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
@@ -29,13 +30,23 @@ func openEnv(tb testing.TB, threads int) *runtime.Env {
 	return env
 }
 
+// writeModel writes m to path the way Export writes its files.
+func writeModel(tb testing.TB, m *onnx.Model, path string) {
+	tb.Helper()
+	b, err := m.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := atomicfile.WriteBytes(path, b); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // runFile writes m into dir as name, opens it in env and runs it on input.
 func runFile(tb testing.TB, env *runtime.Env, m *onnx.Model, name string, input []float32, shape []int64) ([]float32, []int64) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), name)
-	if err := m.WriteFile(path); err != nil {
-		tb.Fatal(err)
-	}
+	writeModel(tb, m, path)
 	rm, err := env.OpenModel(path)
 	if err != nil {
 		tb.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 	"github.com/tgan-dev/tgan/model"
 	"github.com/tgan-dev/tgan/onnx"
 	"github.com/tgan-dev/tgan/runtime"
@@ -71,9 +72,7 @@ func noisyNets(cfg *model.Config, seed int64) (g, d model.Weights) {
 func runNoiseFile(tb testing.TB, env *runtime.Env, m *onnx.Model, name string, input []float32, shape []int64, noise []float32) ([]float32, []int64) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), name)
-	if err := m.WriteFile(path); err != nil {
-		tb.Fatal(err)
-	}
+	writeModel(tb, m, path)
 	rm, err := env.OpenModel(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -131,7 +130,7 @@ func zooNets(t *testing.T, cfg *model.Config) []zooNet {
 func runBytes(t *testing.T, env *runtime.Env, data []byte, net zooNet) []float32 {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "m.onnx")
-	if err := onnx.WriteFileAtomic(path, data); err != nil {
+	if err := atomicfile.WriteBytes(path, data); err != nil {
 		t.Fatal(err)
 	}
 	m, err := env.OpenModel(path)

@@ -17,9 +17,13 @@
 //
 // Mistakes (an unknown input name, a duplicate initializer, data that does
 // not match its shape) are kept as the graph's first error and reported by
-// [Graph.Err], [Model.Proto] and [Model.WriteFile], image/png style, so the
-// building code needs no error checks between steps. [Model.WriteFile]
-// writes atomically: a temporary file in the same directory, then a rename.
+// [Graph.Err], [Model.Proto] and [Model.Marshal], image/png style, so the
+// building code needs no error checks between steps.
+//
+// The package writes no files: [Model.Marshal] gives the bytes and the
+// caller writes them (the exporter and `tgan export --fused` through
+// internal/fileio/atomicfile). It imports nothing of tgan's, so the
+// exporter, the runtime and everything above them can use it.
 //
 // The generated types keep ONNX's message names, field names and field
 // numbers (proto2, IR version 8); they register the proto package "onnx", so

@@ -5,8 +5,6 @@ import (
 	"os"
 	"sort"
 
-	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
-
 	"google.golang.org/protobuf/proto"
 )
 
@@ -93,15 +91,6 @@ func (m *Model) Marshal() ([]byte, error) {
 	return b, nil
 }
 
-// WriteFile marshals the model and writes it to path atomically.
-func (m *Model) WriteFile(path string) error {
-	b, err := m.Marshal()
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(path, b)
-}
-
 // ReadFile decodes an .onnx file.
 func ReadFile(path string) (*ModelProto, error) {
 	b, err := os.ReadFile(path)
@@ -122,13 +111,4 @@ func Metadata(mp *ModelProto) map[string]string {
 		md[e.GetKey()] = e.GetValue()
 	}
 	return md
-}
-
-// WriteFileAtomic writes data to path through internal/fileio/atomicfile (a synced
-// temporary file renamed over path), so readers never see a partial file.
-func WriteFileAtomic(path string, data []byte) error {
-	if err := atomicfile.WriteBytes(path, data); err != nil {
-		return fmt.Errorf("onnx: write %s: %w", path, err)
-	}
-	return nil
 }

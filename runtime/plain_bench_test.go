@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tgan-dev/tgan/internal/testkit/plainbench"
+	"github.com/tgan-dev/tgan/benchmarks/plainbench"
 	"github.com/tgan-dev/tgan/model"
 	ort "github.com/yalue/onnxruntime_go"
 )

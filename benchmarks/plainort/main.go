@@ -1,7 +1,7 @@
 // Command plainort times a generator file in a plain onnxruntime_go session,
 // the yardstick of BENCHMARKS.md's "Model zoo" section (benchmarks/zoo_bench.sh):
 // what a user of that library writes for a torch.onnx.export file. Settings
-// are internal/testkit/plainbench's reference: intra-op threads 2, inter-op 1, all
+// are benchmarks/plainbench's reference: intra-op threads 2, inter-op 1, all
 // graph optimisations, the input slice wrapped in a tensor, a fresh output
 // each run. Every float input gets standard normals of its shape (a dynamic
 // dimension becomes -batch).

@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tgan-dev/tgan/onnx"
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 	"github.com/tgan-dev/tgan/onnx/fused"
 )
 
@@ -65,8 +65,8 @@ func exportFusedFile(c *cli.Context, path string, target fused.Target) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	if err := onnx.WriteFileAtomic(dest, out); err != nil {
-		return fmt.Errorf("export: %w", err)
+	if err := atomicfile.WriteBytes(dest, out); err != nil {
+		return fmt.Errorf("export: write %s: %w", dest, err)
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %s (%v)\n", dest, rep)
 	if c.Bool("int8") {

@@ -47,7 +47,11 @@ func TestExportFused(t *testing.T) {
 	notTgan := filepath.Join(t.TempDir(), "other.onnx")
 	g := onnx.NewGraph("other")
 	g.Output(g.Op("Identity", []string{g.Input("x", onnx.Batch, 2)}), "y", onnx.Batch, 2)
-	if err := (&onnx.Model{Graph: g}).WriteFile(notTgan); err != nil {
+	b, err := (&onnx.Model{Graph: g}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(notTgan, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()

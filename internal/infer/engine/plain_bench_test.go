@@ -3,8 +3,8 @@ package engine
 import (
 	"testing"
 
+	"github.com/tgan-dev/tgan/benchmarks/plainbench"
 	"github.com/tgan-dev/tgan/internal/testkit"
-	"github.com/tgan-dev/tgan/internal/testkit/plainbench"
 	"github.com/tgan-dev/tgan/runtime"
 )
 

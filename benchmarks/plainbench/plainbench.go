@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tgan-dev/tgan/exporter"
+	"github.com/tgan-dev/tgan/internal/fileio/atomicfile"
 	"github.com/tgan-dev/tgan/model"
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -67,7 +68,11 @@ func ExportGenerator(tb testing.TB, preset, dir string) string {
 		tb.Fatal(err)
 	}
 	path := filepath.Join(dir, preset+".onnx")
-	if err := g.WriteFile(path); err != nil {
+	b, err := g.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := atomicfile.WriteBytes(path, b); err != nil {
 		tb.Fatal(err)
 	}
 	return path
