@@ -25,5 +25,16 @@
 // back to CPU silently. Auto tries CUDA and, when it fails, runs on CPU and
 // records why in [Model.FallbackReason].
 //
+// Device memory: a [Device] ([Env.OpenDevice]) is one provider's memory
+// (host memory on CPU, device memory on CUDA; [Memory] "Cpu" or "Cuda"),
+// where [Tensor]s stay across runs, written in place by [BoundSession]s
+// through an IoBinding ([BoundSession.BindOutputToDevice], Synchronize*),
+// and copied to and from Go ([Device.Upload], [Device.Download]) only for
+// checkpoints and the like. onnxruntime_go lacks these calls, so a small
+// cgo shim (device_shim.c) calls ONNX Runtime's C API through the loaded
+// library's OrtApi table and owns the sessions it serves; that is smaller
+// and cleaner than a fork of onnxruntime_go pinned by a replace directive
+// (device.go says why).
+//
 // This package never imports Gorgonia: it only knows files and tensors.
 package runtime
