@@ -30,6 +30,12 @@ type Session struct {
 	bound   []bool      // per output: a caller's buffer (not fetched by Go)
 	state   map[*G.Node]bool
 	opts    runtime.SessionOptions
+	// OpenOn's sessions: the state in dev's tensors, run through an
+	// IoBinding (device.go).
+	dev     *Device
+	bsess   *runtime.BoundSession
+	hostIn  []*runtime.Tensor // per input: over Go memory, rebound at each run (nil: none)
+	hostOut []*runtime.Tensor // over outBufs (nil: a state tensor)
 	// IOTime accumulates the time Run spends outside ONNX Runtime's own
 	// run: wrapping the per-run inputs and returning freed C memory.
 	IOTime time.Duration
@@ -149,6 +155,9 @@ func (s *Session) wrap(outShapes [][]int, bind Bind) error {
 // the session's own) that the next Run overwrites: copy what must outlive
 // it.
 func (s *Session) Run() ([][]float32, error) {
+	if s.bsess != nil {
+		return s.runBound()
+	}
 	start := time.Now()
 	var inORT time.Duration
 	defer func() { s.IOTime += time.Since(start) - inORT }()
@@ -225,6 +234,9 @@ func (s *Session) Options() runtime.SessionOptions { return s.opts }
 
 // Close releases the session and its environment reference.
 func (s *Session) Close() error {
+	if s.bsess != nil || s.dev != nil {
+		return s.closeBound()
+	}
 	if s.sess == nil {
 		return nil
 	}
