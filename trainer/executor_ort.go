@@ -23,6 +23,11 @@ type ortState struct {
 	libPath  string
 	fallback string // why Auto runs on CPU
 	sessions []*lower.Session
+	// device holds the state (weights, moments, EMA, gradient and
+	// accumulation buffers) in the provider's memory: on CUDA, and on the
+	// CPU with SetORTDeviceState (executor_device.go); nil: the state is
+	// Go memory wrapped once.
+	device *lower.Device
 	// moved collects every run's Go<->ONNX Runtime transfers while
 	// recording (the bytes-per-iteration test).
 	recording bool
@@ -92,9 +97,17 @@ func (t *Trainer) useTape() error {
 	if st == nil {
 		return nil
 	}
-	err := t.reopen()
+	err := st.pull() // the tape machine goes on from the latest state
+	if rerr := t.reopen(); err == nil {
+		err = rerr
+	}
 	for _, s := range st.sessions {
 		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if st.device != nil {
+		if cerr := st.device.Close(); err == nil {
 			err = cerr
 		}
 	}
@@ -108,6 +121,10 @@ func (t *Trainer) useORT(provider runtime.Provider, libPath string) error {
 		return err
 	}
 	t.ort = &ortState{provider: provider, libPath: libPath}
+	if err := t.openStateDevice(); err != nil {
+		_ = t.useTape()
+		return err
+	}
 	if err := t.reopen(); err != nil {
 		_ = t.useTape()
 		return err
@@ -127,7 +144,12 @@ func (st *ortState) open(t *Trainer, name string, g graphRunner) (executor, erro
 			bind[o.name] = o.bind
 		}
 	}
-	s, err := lower.OpenWith(l, t.ortSessionOptions(st.provider), st.libPath, bind)
+	var s *lower.Session
+	if st.device != nil {
+		s, err = lower.OpenOn(l, st.device, bind)
+	} else {
+		s, err = lower.OpenWith(l, t.ortSessionOptions(st.provider), st.libPath, bind)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}

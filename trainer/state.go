@@ -20,8 +20,13 @@ const optPrefix = checkpoint.OptPrefix
 type State = checkpoint.State[Options]
 
 // Checkpoint returns the whole training state as a checkpoint. Its tensors
-// alias the Trainer's: save it before the next Step.
+// alias the Trainer's: save it before the next Step. When the executor
+// keeps the state in device memory it is copied back first (SyncWeights);
+// should that fail, the next Step returns the error.
 func (t *Trainer) Checkpoint() *checkpoint.Checkpoint {
+	if err := t.SyncWeights(); err != nil {
+		t.stateErr = err
+	}
 	st := State{Options: t.Opts, Iter: t.Iter, GSteps: t.GSteps, AdamGStep: t.OptG.Step, AdamDStep: t.OptD.Step}
 	if t.OptSR != nil {
 		st.AdamSR = t.OptSR.Step
@@ -110,6 +115,9 @@ func (t *Trainer) LoadWeights(ck *checkpoint.Checkpoint) error {
 	if ck.Config.JSON() != t.Config.JSON() {
 		return fmt.Errorf("checkpoint config %s differs from the training config %s", ck.Config.JSON(), t.Config.JSON())
 	}
+	if err := t.SyncWeights(); err != nil { // Go's moments are current before the Upload below
+		return err
+	}
 	avg := ck.AvgGen
 	if avg == nil {
 		avg = ck.Gen
@@ -129,7 +137,10 @@ func (t *Trainer) LoadWeights(ck *checkpoint.Checkpoint) error {
 			copy(d.I64, s.I64)
 		}
 	}
-	return t.loadSR(ck, false)
+	if err := t.loadSR(ck, false); err != nil {
+		return err
+	}
+	return t.pushState()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -70,6 +70,12 @@ type Trainer struct {
 	srNet *gradNet // G's SR path, batch DisBatch, cost = SRWeight * MSE
 
 	ortDevice int // CUDA device of the ONNX Runtime executor (SetORTDevice)
+	// ortDeviceState keeps the state in device tensors on the CPU
+	// provider too (SetORTDeviceState; always so on CUDA).
+	ortDeviceState bool
+	// stateErr is a failed copy of the device state back to Go in
+	// Checkpoint; the next Step returns it.
+	stateErr error
 }
 
 // Stats describes one iteration.
@@ -234,6 +240,9 @@ func (t *Trainer) StepOn(real []float32) (Stats, error) {
 // loop also restarts its D counter and drops a partial accumulation at
 // each epoch start; tgan does not (its iterations do not follow epochs).
 func (t *Trainer) stepWith(real []float32, rng *rand.Rand, z, zg []float32) (Stats, error) {
+	if err := t.stateErr; err != nil {
+		return Stats{}, err
+	}
 	o := t.Opts
 	t.rng = rng
 	st := Stats{Iter: t.Iter, Epoch: t.Epoch()}

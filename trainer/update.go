@@ -15,7 +15,10 @@ import (
 // read those buffers and write the new state in place. Go feeds scalars
 // (scales, the clipping coefficient, Adam's step size, the EMA decay) and
 // reads one scalar back (the gradient norm). On the CPU provider every
-// buffer is Go memory wrapped once; the tape machine runs the same graphs
+// buffer is Go memory wrapped once; on CUDA (and on the CPU with
+// SetORTDeviceState) each is a tensor in the provider's memory
+// (lower.Device), copied back to Go only by SyncWeights (checkpoints,
+// evaluation, closing the executor). The tape machine runs the same graphs
 // and copies their outputs into the same buffers.
 //
 //   - accNet: acc = keep*acc + sum_k scale_k*src_k (gradient accumulation

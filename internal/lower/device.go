@@ -23,6 +23,8 @@ type Device struct {
 	dev  *runtime.Device
 	bufs map[*float32]*deviceBuf
 	list []*deviceBuf // in creation order
+	// dirty is set by every run: the tensors may differ from Go's buffers.
+	dirty bool
 }
 
 // deviceBuf is one Go buffer's tensor, and its views by shape.
@@ -103,13 +105,19 @@ func (b *deviceBuf) view(dev *runtime.Device, shape []int) (*runtime.Tensor, err
 }
 
 // Download copies every state tensor into its Go buffer (for a
-// checkpoint, or before Go runs the graphs itself).
+// checkpoint, or before Go runs the graphs itself); when no session ran
+// since the last Download or Upload, the buffers are current and nothing
+// is copied.
 func (d *Device) Download() error {
+	if !d.dirty {
+		return nil
+	}
 	for _, b := range d.list {
 		if err := d.dev.Download(b.t, b.host); err != nil {
 			return fmt.Errorf("download state: %w", err)
 		}
 	}
+	d.dirty = false
 	return nil
 }
 
@@ -121,6 +129,7 @@ func (d *Device) Upload() error {
 			return fmt.Errorf("upload state: %w", err)
 		}
 	}
+	d.dirty = false
 	return nil
 }
 

@@ -143,6 +143,7 @@ func (s *Session) runBound() ([][]float32, error) {
 		}
 	}
 	runStart := time.Now()
+	s.dev.dirty = true
 	err := s.bsess.Run()
 	inORT = time.Since(runStart)
 	if err != nil {
