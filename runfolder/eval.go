@@ -81,6 +81,9 @@ type evalState struct {
 func (r *Run) evaluate(ctx context.Context, m *Metric) error {
 	t, e := r.Trainer, &r.eval
 	began := r.now()
+	if err := t.SyncWeights(); err != nil { // the models below read the Trainer's Go tensors
+		return err
+	}
 	if e.ema == nil {
 		ck := &checkpoint.Checkpoint{Config: t.Config, Gen: t.Gen, AvgGen: t.AvgGen}
 		var err error
