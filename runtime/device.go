@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -70,7 +71,7 @@ func cerr(what string, msg *C.char) error {
 		return nil
 	}
 	defer C.free(unsafe.Pointer(msg))
-	return fmt.Errorf("%s: %s", what, C.GoString(msg))
+	return fmt.Errorf("%s: %s", what, strings.TrimSpace(C.GoString(msg)))
 }
 
 // initShim finds the OrtApi table in lib, the library Env loaded: the

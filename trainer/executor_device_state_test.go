@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tgan-dev/tgan/model"
+	"github.com/tgan-dev/tgan/runtime"
 )
 
 // snapshot copies every tensor of the training state that Go can see.
@@ -197,4 +198,28 @@ func withPrefix(m map[string][]float32, prefixes ...string) map[string][]float32
 		}
 	}
 	return out
+}
+
+// TestORTDeviceStateCUDAError: on a machine where CUDA cannot run, asking
+// the executor for it fails while opening the state's memory, with an
+// error that names CUDA and what is missing, and leaves the tape machine.
+func TestORTDeviceStateCUDAError(t *testing.T) {
+	requireORT(t)
+	tr, err := New(microConfig(t), microOptions(), newSynth(4, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	_, err = tr.UseExecutor(ExecutorORT, runtime.CUDA, "")
+	if err == nil {
+		t.Skip("CUDA runs here")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "training state memory: cuda provider:") || !strings.Contains(msg, ".so") && !strings.Contains(msg, "CUDAExecutionProvider") {
+		t.Errorf("CUDA error does not say what is missing: %v", err)
+	}
+	if tr.ExecutorName() != ExecutorGorgonia {
+		t.Errorf("executor %s after the failure, want gorgonia", tr.ExecutorName())
+	}
+	t.Log(msg)
 }
