@@ -9,7 +9,6 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"unsafe"
 )
 
@@ -132,7 +131,7 @@ func (s *BoundSession) Run() error {
 	if s.sess == nil {
 		return errors.New("runtime: bound session is closed")
 	}
-	err := s.dev.guard(func() error { return cerr("onnx runtime", C.tgan_dev_run(s.sess, s.binding)) })
+	err := s.dev.guard(func() error { return cerr("runtime: run", C.tgan_dev_run(s.sess, s.binding)) })
 	if err != nil {
 		return err
 	}
@@ -171,7 +170,7 @@ func (s *BoundSession) OutputsOnDevice() ([]*Tensor, error) {
 			for _, t := range out {
 				t.Close()
 			}
-			return nil, fmt.Errorf("output %s: %w", strconv.Itoa(i), err)
+			return nil, fmt.Errorf("bound output %d: %w", i, err)
 		}
 		out = append(out, t)
 	}
@@ -194,7 +193,7 @@ func (d *Device) adopt(v unsafe.Pointer) (*Tensor, error) {
 }
 
 // clear unbinds everything (the copy session, between copies).
-func (s *BoundSession) clear() { _ = cerr("", C.tgan_dev_clear(s.binding)) }
+func (s *BoundSession) clear() { C.tgan_dev_clear(s.binding) }
 
 // Close releases the session. Tensors bound to it stay valid. Calling
 // Close twice is harmless.

@@ -175,12 +175,10 @@ char *tgan_dev_bind_output_to_device(void *binding, const char *name, void *info
 	return check(CALL(iBindOutputToDevice, void *, const char *, void *)(binding, name, info));
 }
 
-// tgan_dev_clear drops every bound input and output (ClearBound* return
-// nothing).
-char *tgan_dev_clear(void *binding) {
+// tgan_dev_clear drops every bound input and output.
+void tgan_dev_clear(void *binding) {
 	((void (*)(void *))api[iClearBoundInputs])(binding);
 	((void (*)(void *))api[iClearBoundOutputs])(binding);
-	return NULL;
 }
 
 char *tgan_dev_sync_inputs(void *binding) { return check(CALL(iSynchronizeBoundInputs, void *)(binding)); }

@@ -40,7 +40,7 @@ void tgan_dev_release_binding(void *binding);
 char *tgan_dev_bind_input(void *binding, const char *name, void *value);
 char *tgan_dev_bind_output(void *binding, const char *name, void *value);
 char *tgan_dev_bind_output_to_device(void *binding, const char *name, void *info);
-char *tgan_dev_clear(void *binding);
+void tgan_dev_clear(void *binding);
 char *tgan_dev_sync_inputs(void *binding);
 char *tgan_dev_sync_outputs(void *binding);
 char *tgan_dev_run(void *session, void *binding);
