@@ -206,7 +206,6 @@ func (s *Session) Run() ([][]float32, error) {
 	runStart := time.Now()
 	err := s.sess.Run(vals, s.outVals)
 	inORT = time.Since(runStart)
-	releaseFreedMemory() // counted in IOTime
 	if err != nil {
 		return nil, fmt.Errorf("onnx runtime: %w", err)
 	}

@@ -1,0 +1,33 @@
+package lower
+
+// #include <malloc.h>
+//
+// // tgan_keep_freed_memory runs when the binary is loaded, before the Go
+// // runtime starts its threads: an arena limit set later would not merge
+// // the arenas those threads have already made.
+// __attribute__((constructor)) static void tgan_keep_freed_memory(void) {
+// 	mallopt(M_ARENA_MAX, 1);
+// 	mallopt(M_MMAP_THRESHOLD, 1 << 30);
+// 	mallopt(M_TRIM_THRESHOLD, -1);
+// }
+import "C"
+
+// The C constructor above sets the glibc heap policy of every process that
+// links this package: one arena, blocks below 1 GiB served from the heap
+// (a 32 MiB limit left half the page faults at batch 32) and no automatic
+// trim (setting either threshold turns glibc's dynamic one off, so both
+// are set).
+//
+// Why: a training iteration runs about ten ONNX Runtime sessions one after
+// another, each freeing its intermediate tensors at the end of its run.
+// With glibc's defaults ONNX Runtime's threads spread their tensors over
+// several arenas and large tensors were mmapped afresh, so the memory one
+// session freed was not where the next one allocated: without a trim after
+// every run the peak grew with the number of sessions, and with it every
+// run faulted its pages in anew (a third of the process's time was system
+// time, 2.2 million minor faults for 20 G steps of the tiny preset). With
+// one arena and the heap kept, each session reuses what the previous one
+// freed. Measured from start to end of tgan train: the cifar16 config at
+// batch 32, 3 G steps, 15 s instead of 52 s for a peak RSS of 1.38 GB
+// instead of 0.99 GB; tiny, 20 G steps, 7.1 s instead of 52.6 s, 386 MB
+// instead of 369 MB.
