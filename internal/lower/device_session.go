@@ -146,6 +146,7 @@ func (s *Session) runBound() ([][]float32, error) {
 	s.dev.dirty = true
 	err := s.bsess.Run()
 	inORT = time.Since(runStart)
+	afterRun() // counted in IOTime
 	if err != nil {
 		return nil, fmt.Errorf("onnx runtime: %w", err)
 	}

@@ -1,6 +1,8 @@
 package lower
 
 // #include <malloc.h>
+// #include <stdlib.h>
+// #include <string.h>
 //
 // // tgan_keep_freed_memory runs when the binary is loaded, before the Go
 // // runtime starts its threads: an arena limit set later would not merge
@@ -11,6 +13,7 @@ package lower
 // 	mallopt(M_TRIM_THRESHOLD, -1);
 // }
 import "C"
+import "sync/atomic"
 
 // The C constructor above sets the glibc heap policy of every process that
 // links this package: one arena, blocks below 1 GiB served from the heap
@@ -31,3 +34,36 @@ import "C"
 // batch 32, 3 G steps, 15 s instead of 52 s for a peak RSS of 1.38 GB
 // instead of 0.99 GB; tiny, 20 G steps, 7.1 s instead of 52.6 s, 386 MB
 // instead of 369 MB.
+
+// returnFreed is set by ReturnFreedMemory.
+var returnFreed atomic.Bool
+
+// ReturnFreedMemory makes every session hand the heap's free pages back to
+// the system after each run (malloc_trim), the policy before the one
+// above: the peak RSS is the largest single run's (cifar16 batch 32: 0.72
+// instead of 1.0 GiB) and every run faults its pages in again (4.4x the
+// time there). tgan train --low-memory sets it.
+func ReturnFreedMemory(on bool) { returnFreed.Store(on) }
+
+// afterRun applies ReturnFreedMemory's choice at the end of a run.
+func afterRun() {
+	if returnFreed.Load() {
+		C.malloc_trim(0)
+	}
+}
+
+// heapBytes is the size of the main arena's heap and of the blocks glibc
+// serves by mmap (mallinfo2's arena and hblkhd): what the tests read to see
+// the policy in force.
+func heapBytes() (heap, mmapped int) {
+	m := C.mallinfo2()
+	return int(m.arena), int(m.hblkhd)
+}
+
+// cAllocFree mallocs n bytes, touches them and frees them (tests: cgo is
+// not allowed in test files).
+func cAllocFree(n int) {
+	p := C.malloc(C.size_t(n))
+	C.memset(p, 1, C.size_t(n))
+	C.free(p)
+}

@@ -206,6 +206,7 @@ func (s *Session) Run() ([][]float32, error) {
 	runStart := time.Now()
 	err := s.sess.Run(vals, s.outVals)
 	inORT = time.Since(runStart)
+	afterRun() // counted in IOTime
 	if err != nil {
 		return nil, fmt.Errorf("onnx runtime: %w", err)
 	}
