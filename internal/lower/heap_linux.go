@@ -30,10 +30,11 @@ import "sync/atomic"
 // run faulted its pages in anew (a third of the process's time was system
 // time, 2.2 million minor faults for 20 G steps of the tiny preset). With
 // one arena and the heap kept, each session reuses what the previous one
-// freed. Measured from start to end of tgan train: the cifar16 config at
-// batch 32, 3 G steps, 15 s instead of 52 s for a peak RSS of 1.38 GB
-// instead of 0.99 GB; tiny, 20 G steps, 7.1 s instead of 52.6 s, 386 MB
-// instead of 369 MB.
+// freed; a run that leaves more than keptFreeLimit free still ends with a
+// trim, so that large models keep their former peak. Benchmark iteration
+// (BENCHMARKS.md, one-step section): cifar16 at batch 32, 1.07 instead of
+// 4.74 s with 1.0 instead of 0.70 GiB peak RSS; s at batch 32 unchanged
+// (about 35 s, 4.6 GiB).
 
 // returnFreed is set by ReturnFreedMemory.
 var returnFreed atomic.Bool
@@ -45,9 +46,17 @@ var returnFreed atomic.Bool
 // time there). tgan train --low-memory sets it.
 func ReturnFreedMemory(on bool) { returnFreed.Store(on) }
 
-// afterRun applies ReturnFreedMemory's choice at the end of a run.
+// keptFreeLimit bounds what the heap keeps free between runs: past it a
+// run ends with a trim as under ReturnFreedMemory. The small models never
+// reach it (cifar16 at batch 32 peaks at 1.0 GiB in all); without it the
+// one arena's free chunks took the s preset at batch 32 from 4.6 to 7.8
+// GiB peak RSS.
+const keptFreeLimit = 1 << 30
+
+// afterRun ends a run with a trim when ReturnFreedMemory asked for one or
+// the heap keeps more than keptFreeLimit free.
 func afterRun() {
-	if returnFreed.Load() {
+	if returnFreed.Load() || C.mallinfo2().fordblks > keptFreeLimit {
 		C.malloc_trim(0)
 	}
 }
