@@ -1,8 +1,10 @@
 package gmodel
 
 import (
+	"maps"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/tgan-dev/tgan/model"
@@ -43,9 +45,9 @@ func TestSRMatchesGenerator(t *testing.T) {
 func checkSRMatchesGenerator(t *testing.T, cfg *model.Config) {
 	rng := rand.New(rand.NewSource(3))
 	w := model.InitWeights(append(cfg.GParams(), SRParams(cfg)...), rng)
-	for _, p := range w {
-		for i := range p.F32 {
-			p.F32[i] += float32(0.1 * rng.NormFloat64())
+	for _, name := range slices.Sorted(maps.Keys(w)) { // a fixed order: the same weights every run
+		for i := range w[name].F32 {
+			w[name].F32[i] += float32(0.1 * rng.NormFloat64())
 		}
 	}
 	C, N0 := cfg.GDim, cfg.BottomWidth*cfg.BottomWidth
