@@ -174,7 +174,7 @@ func (o Options) hasGP() bool { return o.Loss == LossWGANGP || o.Loss == LossWGA
 // (flags override them); zero Options (the official recipe) for presets
 // without their own. tiny is the CPU demo: small batches, fewer critic
 // steps and a higher learning rate, so that Fashion-MNIST garments appear
-// within about 20 minutes on 2 cores.
+// within about 10 minutes on 2 cores.
 //
 // The final families' presets bring their script's recipe (SPEC-hires
 // 1.1, 2, 3, 5): batches are global (the sum over the official 8 GPUs),
