@@ -35,8 +35,13 @@
 #   status                                  (can_start_another must be true)
 #   run carry [".gpu/cuda-01"] command "true"
 #   ...   the same for .gpu/cuda-02 .. the last piece the prepare script printed
-#   run carry [".gpu/part-bin"] command "bash scripts/gpu_pending.sh"  timeout_s 540
-# (the steps stop starting at 400 s; the CIFAR run and the torch.compile timings end by ~480 s)
+#   status                                  (read budget_left_s: LEFT)
+#   run carry [".gpu/part-bin"] command "GPU_TIME_LEFT=LEFT bash scripts/gpu_pending.sh"
+#       timeout_s min(540, LEFT - 30)
+# (the steps stop starting at min(400, LEFT - 200) s; the CIFAR run and the torch.compile
+# timings end ~140 s later). The checks that have never run come first: the CUDA training
+# iteration against the CPU, then training images/s, then inference; summary.txt is
+# rewritten after each group, so a run cut short still returns its tables.
 #   give_back
 # If it fails early (a wrong flag, a missing file), fix, re-prepare part-bin and rerun only
 # the last call while the machine is warm.
@@ -88,8 +93,37 @@ else
 	TRAIN_PRESETS="s final-cifar" TRAIN_BATCHES="64 128" TRAIN_STEPS=8 TORCH_TRAIN_ITERS=5
 	CMP_V1_BATCH=16 CMP_FINAL_BATCH=8 CIFAR_BATCH=64 CIFAR_EVERY=50
 	DEADLINE=${GPU_PENDING_DEADLINE:-400}
+	# GPU_TIME_LEFT: the device budget (status budget_left_s) read right before this call.
+	# Steps stop starting at DEADLINE and the tail (the CIFAR run, torch.compile's timings,
+	# the summary) takes up to ~140 s more; a minute stays spare.
+	if [ -n "${GPU_TIME_LEFT:-}" ] && [ $((GPU_TIME_LEFT - 200)) -lt "$DEADLINE" ]; then
+		DEADLINE=$((GPU_TIME_LEFT - 200))
+	fi
 	DATA=.gpu/part-bin/data_batch_1.bin CIFAR16=.gpu/part-bin/cifar16.yaml
 fi
+
+# cuda_lib_dirs: the folders holding the CUDA 13 runtime libraries that ONNX Runtime's CUDA
+# provider loads, from the nvidia/ (and torch/lib) folders of the machine's Python packages
+# (a whole-disk find took most of a minute); a colon-joined list, or an error naming
+# what is missing.
+cuda_lib_dirs() {
+	$PY - <<'PYEOF'
+import glob, os, site, sys
+roots = [p for p in sys.path + site.getsitepackages() + [site.getusersitepackages()] if p.endswith(("site-packages", "dist-packages"))]
+wanted = ["libcublasLt.so.13", "libcudart.so.13", "libcudnn.so.9", "libcurand.so.10", "libcufft.so.12"]
+found = {}
+for root in dict.fromkeys(roots):
+    for pattern in ("nvidia/**/lib*/", "torch/lib/"):
+        for d in glob.glob(os.path.join(root, pattern), recursive=True):
+            for w in wanted:
+                if w not in found and glob.glob(os.path.join(d, w + "*")):
+                    found[w] = os.path.normpath(d)
+missing = [w for w in wanted if w not in found]
+if missing:
+    sys.exit("CUDA libraries not found under the Python packages (%s): %s" % (", ".join(dict.fromkeys(roots)), ", ".join(missing)))
+print(":".join(dict.fromkeys(found.values())) + ":")
+PYEOF
+}
 
 # assemble_cuda: ONNX Runtime's libraries from the carried pieces into .gpu/lib (the
 # pieces .gpu/cuda-NN of scripts/gpu_prepare_pending.sh, or ../shared/gpu/prepare.sh's
@@ -118,8 +152,11 @@ assemble_cuda() {
 		fi
 	fi
 	local dirs
-	dirs=$(find / -xdev \( -name 'libcublasLt.so.13*' -o -name 'libcudart.so.13*' -o -name 'libcudnn.so.9*' \
-		-o -name 'libcurand.so.10*' -o -name 'libcufft.so.12*' \) -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
+	if ! dirs=$(cuda_lib_dirs); then
+		echo "searching /usr /opt /root instead"
+		dirs=$(find /usr /opt /root -xdev \( -name 'libcublasLt.so.13*' -o -name 'libcudart.so.13*' -o -name 'libcudnn.so.9*' \
+			-o -name 'libcurand.so.10*' -o -name 'libcufft.so.12*' \) -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
+	fi
 	export LD_LIBRARY_PATH="$lib:${dirs}${LD_LIBRARY_PATH:-}"
 	export ONNXRUNTIME_SHARED_LIBRARY_PATH="$lib/libonnxruntime.so.1"
 	echo "CUDA library folders: $dirs"
@@ -179,6 +216,12 @@ step_quiet() {
 	step "$1" "$2" sh -c 'log=$1; shift; "$@" >"$log" 2>&1 || { rc=$?; tail -n 8 "$log"; exit $rc; }' sh "$log" "${@:3}"
 }
 
+# partial_summary: summary.txt from what results.jsonl holds so far, so that a run cut off
+# by the device's limit still returns its tables.
+partial_summary() {
+	$PY $REPORT summary "$R" --out "$OUT/summary.txt" >/dev/null 2>&1 || true
+}
+
 # ort_bench CASE FORM LIMIT ARGS...: tgan bench on $PROV; its JSON lines go to
 # results.jsonl with "form" and "case" added. FORM standard runs the export as it is
 # (TGAN_ORT_FUSE=off), fused what tgan runs by default.
@@ -211,6 +254,9 @@ ort_profile() {
 	} >>"$OUT/attention_kernels.txt"
 }
 
+# tgan train on the executor that the one-step design moved to the device.
+TRAIN=("$B" train --dataset cifar10 --data "$DATA" --executor ort)
+
 # 0. Fail fast: every later step needs the provider to load (10 s instead of 7 minutes of
 #    failures when a library is missing).
 if ! DEADLINE=100000 step "smoke: tiny on $PROV" 60 "$B" bench --preset tiny --provider "$PROV" --batches 1 --iters 1; then
@@ -218,65 +264,9 @@ if ! DEADLINE=100000 step "smoke: tiny on $PROV" 60 "$B" bench --preset tiny --p
 	exit 1
 fi
 
-# 1. Issue 12: ORT CUDA inference of the fused form (the default), fp32 and fp16; CPU check
-#    at the small batches (the CPU provider would take long at 256).
-for p in $PRESETS; do
-	ort_bench "$p fp32" fused 90 --preset "$p" --batches "$BATCHES_CMP" --compare-cpu
-	ort_bench "$p fp32" fused 60 --preset "$p" --batches "$BATCHES_BIG"
-	ort_bench "$p fp16" fused 90 --preset "$p" --fp16 --batches "$BATCHES_CMP" --compare-cpu
-	ort_bench "$p fp16" fused 60 --preset "$p" --fp16 --batches "$BATCHES_BIG"
-done
-
-# 2. PyTorch eager, fp32 (TF32 matmul off, PyTorch's default) and fp16 (G.half()).
-step "pytorch eager" 120 $PY testdata/ref/bench_torch.py --preset "${PRESETS// /,}" --device "$TORCH_DEV" \
-	--dtype "$TORCH_DTYPES" --batches "$BATCHES_CMP,$BATCHES_BIG" --iters "$ITERS" --threads "$TORCH_THREADS" --json "$R"
-
-# 3. The standard export as it is (TGAN_ORT_FUSE=off): what the fused form gains.
-for p in $STD_PRESETS; do
-	ort_bench "$p fp32" standard 60 --preset "$p" --batches "${BATCHES_CMP#*,},$BATCHES_BIG"
-	ort_bench "$p fp16" standard 60 --preset "$p" --fp16 --batches "${BATCHES_CMP#*,},$BATCHES_BIG"
-done
-
-# 4. ONNX Runtime profiles of the fused form at the middle batch (provider per node; CUDA
-#    node times are host-side launch times in a release build) and the attention kernel
-#    each MultiHeadAttention node got.
-mid=${BATCHES_CMP#*,}
-for p in $PROF_PRESETS; do
-	ort_profile "$p fp32 batch $mid" --preset "$p" --batches "$mid"
-	ort_profile "$p fp16 batch $mid" --preset "$p" --fp16 --batches "$mid"
-done
-$PY $REPORT profile "$TMP/prof" --out "$OUT/profile_summary.txt" >/dev/null
-
-# 5. Issue 10: training throughput, tgan on $PROV (n_critic 1: each iteration one D step with
-#    the penalty and DiffAugment, one G step; the first 2 G steps are not timed) and PyTorch
-#    eager on the same device (same iteration without DiffAugment).
-TRAIN=("$B" train --dataset cifar10 --data "$DATA" --executor ort)
-for p in $TRAIN_PRESETS; do
-	for b in $TRAIN_BATCHES; do
-		d=$TMP/speed-$p-$b
-		step_quiet "$TMP/speed-$p-$b.log" "tgan train $p batch $b ($PROV)" 120 "${TRAIN[@]}" --out "$d" --samples 16 --preset "$p" --provider "$PROV" --batch "$b" \
-			--gen-batch "$b" --n-critic 1 --steps "$TRAIN_STEPS" --checkpoint-every 100000 --seed 1 &&
-			$PY $REPORT train-speed "$d" --preset "$p" --batch "$b" --backend "tgan ort $PROV" --json "$R"
-		step "pytorch train $p batch $b" 90 $PY testdata/ref/bench_train_torch.py --preset "$p" --batch "$b" \
-			--iters "$TORCH_TRAIN_ITERS" --device "$TORCH_DEV" --threads "$TORCH_THREADS" --json "$R"
-	done
-done
-
-# 6. torch.compile in the background: it compiles and warms up every case now (CPU-bound,
-#    overlapping the correctness checks and the CIFAR run below) and times them only once
-#    $TMP/quiet exists, so that its timings run on an otherwise idle GPU.
-t=$((SECONDS - start))
-compile_pid=
-if [ "$t" -lt "$DEADLINE" ]; then
-	echo "== [${t}s] torch.compile in the background ($COMPILE_PRESETS, fp32/fp16, batch ${BATCHES_CMP#*,},$BATCHES_BIG)"
-	timeout $((DEADLINE + 80 - t)) $PY testdata/ref/bench_torch.py --preset "$COMPILE_PRESETS" --device "$TORCH_DEV" \
-		--modes "$COMPILE_MODES" --dtype fp32,fp16 --batches "${BATCHES_CMP#*,},$BATCHES_BIG" --iters "$ITERS" \
-		--threads "$TORCH_THREADS" --wait-for "$TMP/quiet" --wait-timeout $((DEADLINE + 40 - t)) --json "$TMP/compile.jsonl" \
-		>"$TMP/compile.log" 2>&1 &
-	compile_pid=$!
-fi
-
-# 7. Issue 10: one iteration on $PROV against the CPU provider, same seed and data.
+# 1. Never run before, so first (issue 21's device-resident state, issue 10's check): one
+#    iteration on $PROV against the CPU provider, same seed and data, losses and clipped
+#    gradients within 1e-3.
 compare() { # compare LABEL BATCH ARGS...
 	local label=$1 b=$2
 	shift 2
@@ -290,13 +280,78 @@ compare() { # compare LABEL BATCH ARGS...
 compare v1-cifar16 "$CMP_V1_BATCH" --config "$CIFAR16"
 compare final16 "$CMP_FINAL_BATCH" --config scripts/gpu/final16.yaml
 
-# 7b. Issue 13's leftover: `tgan export --pth` and the way back with this machine's PyTorch
+partial_summary
+
+# 2. Never run before: training throughput, tgan on $PROV (n_critic 1: each iteration one D step with
+#    the penalty and DiffAugment, one G step; the first 2 G steps are not timed) and PyTorch
+#    eager on the same device (same iteration without DiffAugment).
+for p in $TRAIN_PRESETS; do
+	for b in $TRAIN_BATCHES; do
+		d=$TMP/speed-$p-$b
+		step_quiet "$TMP/speed-$p-$b.log" "tgan train $p batch $b ($PROV)" 120 "${TRAIN[@]}" --out "$d" --samples 16 --preset "$p" --provider "$PROV" --batch "$b" \
+			--gen-batch "$b" --n-critic 1 --steps "$TRAIN_STEPS" --checkpoint-every 100000 --seed 1 &&
+			$PY $REPORT train-speed "$d" --preset "$p" --batch "$b" --backend "tgan ort $PROV" --json "$R"
+		step "pytorch train $p batch $b" 90 $PY testdata/ref/bench_train_torch.py --preset "$p" --batch "$b" \
+			--iters "$TORCH_TRAIN_ITERS" --device "$TORCH_DEV" --threads "$TORCH_THREADS" --json "$R"
+	done
+done
+
+partial_summary
+
+# 3. Issue 12: ORT CUDA inference of the fused form (the default), fp32 and fp16; CPU check
+#    at the small batches (the CPU provider would take long at 256).
+for p in $PRESETS; do
+	ort_bench "$p fp32" fused 90 --preset "$p" --batches "$BATCHES_CMP" --compare-cpu
+	ort_bench "$p fp32" fused 60 --preset "$p" --batches "$BATCHES_BIG"
+	ort_bench "$p fp16" fused 90 --preset "$p" --fp16 --batches "$BATCHES_CMP" --compare-cpu
+	ort_bench "$p fp16" fused 60 --preset "$p" --fp16 --batches "$BATCHES_BIG"
+done
+
+# 4. PyTorch eager, fp32 (TF32 matmul off, PyTorch's default) and fp16 (G.half()).
+step "pytorch eager" 120 $PY testdata/ref/bench_torch.py --preset "${PRESETS// /,}" --device "$TORCH_DEV" \
+	--dtype "$TORCH_DTYPES" --batches "$BATCHES_CMP,$BATCHES_BIG" --iters "$ITERS" --threads "$TORCH_THREADS" --json "$R"
+
+# 5. The standard export as it is (TGAN_ORT_FUSE=off): what the fused form gains.
+for p in $STD_PRESETS; do
+	ort_bench "$p fp32" standard 60 --preset "$p" --batches "${BATCHES_CMP#*,},$BATCHES_BIG"
+	ort_bench "$p fp16" standard 60 --preset "$p" --fp16 --batches "${BATCHES_CMP#*,},$BATCHES_BIG"
+done
+
+partial_summary
+
+# 6. torch.compile in the background: it compiles and warms up every case now (CPU-bound,
+#    overlapping the profiles, the pth check and the CIFAR run below) and times them only once
+#    $TMP/quiet exists, so that its timings run on an otherwise idle GPU.
+t=$((SECONDS - start))
+compile_pid=
+if [ "$t" -lt "$DEADLINE" ]; then
+	echo "== [${t}s] torch.compile in the background ($COMPILE_PRESETS, fp32/fp16, batch ${BATCHES_CMP#*,},$BATCHES_BIG)"
+	timeout $((DEADLINE + 80 - t)) $PY testdata/ref/bench_torch.py --preset "$COMPILE_PRESETS" --device "$TORCH_DEV" \
+		--modes "$COMPILE_MODES" --dtype fp32,fp16 --batches "${BATCHES_CMP#*,},$BATCHES_BIG" --iters "$ITERS" \
+		--threads "$TORCH_THREADS" --wait-for "$TMP/quiet" --wait-timeout $((DEADLINE + 40 - t)) --json "$TMP/compile.jsonl" \
+		>"$TMP/compile.log" 2>&1 &
+	compile_pid=$!
+fi
+
+# 7. ONNX Runtime profiles of the fused form at the middle batch (provider per node; CUDA
+#    node times are host-side launch times in a release build) and the attention kernel
+#    each MultiHeadAttention node got.
+mid=${BATCHES_CMP#*,}
+for p in $PROF_PRESETS; do
+	ort_profile "$p fp32 batch $mid" --preset "$p" --batches "$mid"
+	ort_profile "$p fp16 batch $mid" --preset "$p" --fp16 --batches "$mid"
+done
+$PY $REPORT profile "$TMP/prof" --out "$OUT/profile_summary.txt" >/dev/null
+
+partial_summary
+
+# 8. Issue 13's leftover: `tgan export --pth` and the way back with this machine's PyTorch
 #     (2.x on the GPU machine, where only 1.13 was tried before; CPU only; no Go toolchain
 #     here, so --no-go skips the replay of tgan's Adam step).
 step "pth round trip with torch $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null)" 150 \
 	$PY testdata/ref/check_export_pth.py --tgan "$B" --work "$TMP/pthcheck" --data "$DATA" --no-go
 
-# 8. Issue 10: a short CIFAR-10 run on $PROV (official recipe: n_critic 5, G batch 2x D's),
+# 9. Issue 10: a short CIFAR-10 run on $PROV (official recipe: n_critic 5, G batch 2x D's),
 #    as long as the deadline allows, 1 to 3 minutes (12 s in a dry run); not started after
 #    DEADLINE + 40 s, so that the whole run ends within ~520 s.
 t=$((SECONDS - start))
@@ -313,7 +368,9 @@ if [ -f "$TMP/cifar.log" ]; then
 	$PY $REPORT cifar "$TMP/cifar" --json "$R" --copy-to "$OUT"
 fi
 
-# 9. The torch.compile timings, now on a quiet GPU.
+partial_summary
+
+# 10. The torch.compile timings, now on a quiet GPU.
 touch "$TMP/quiet"
 if [ -n "$compile_pid" ]; then
 	echo "== [$((SECONDS - start))s] waiting for torch.compile timings"

@@ -86,7 +86,8 @@ done
 echo "== device calls, back to back (status first: can_start_another must be true):"
 for d in "${parts[@]}"; do
 	if [ "$d" = .gpu/part-bin ]; then
-		echo "  run carry [\"$d\"] command \"bash scripts/gpu_pending.sh\" timeout_s 540"
+		echo "  status                                   (read budget_left_s: LEFT)"
+		echo "  run carry [\"$d\"] command \"GPU_TIME_LEFT=LEFT bash scripts/gpu_pending.sh\" timeout_s min(540, LEFT - 30)"
 	else
 		echo "  run carry [\"$d\"] command \"true\""
 	fi
