@@ -27,7 +27,7 @@
 # It runs ../shared/gpu/prepare.sh once (ONNX Runtime 1.29's CUDA build from npm), repacks
 # its three libraries as one .tar.gz in pieces .gpu/cuda-01..06 (each as large as one call
 # allows beside the ~28 MB working tree), and writes .gpu/part-bin/: tgan.gz (go build -tags
-# noblas, stripped, gzipped), data_batch_1.bin (the first 5000 CIFAR-10 records),
+# noblas, stripped, gzipped), data_batch_1.bin (the first 2000 CIFAR-10 records),
 # cifar16.yaml, ort-cuda.sha256, COMMIT. It prints the exact carry sequence and checks that
 # tree + each part stays under 64 MiB (REPACK=1 re-splits when the tree has grown).
 #

@@ -23,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
-RECORDS=${CIFAR_RECORDS:-5000}
+RECORDS=${CIFAR_RECORDS:-2000} # 6 MB: part-bin must fit beside the 44 MiB tree
 if [ "${SKIP_ORT:-0}" != 1 ] && [ ! -f .gpu/part-core/libonnxruntime.so.1 ]; then
 	echo "== ONNX Runtime CUDA build into .gpu/part-core and .gpu/part-NN ($SHARED/gpu/prepare.sh)"
 	"$SHARED/gpu/prepare.sh"
