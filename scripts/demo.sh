@@ -4,7 +4,7 @@
 #   2. train the `tiny` preset on Fashion-MNIST (Gorgonia graphs run by ONNX Runtime, CPU)
 #   3. export G and D to ONNX
 #   4. generate a sample grid with ONNX Runtime
-# Usage: scripts/demo.sh [STEPS] (default 2250 generator steps: about 12 min on 2 cores from a fresh clone)
+# Usage: scripts/demo.sh [STEPS] (default 2250 generator steps: about 11 min on 2 cores from a fresh clone)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 steps=${1:-2250}
